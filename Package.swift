@@ -1,0 +1,117 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Swift 6 language mode everywhere; strict concurrency is complete by default in that mode,
+// the flag below keeps it explicit for readers and for older 5.x consumers of the modules.
+let strictConcurrency: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .unsafeFlags(["-strict-concurrency=complete"]),
+]
+
+let package = Package(
+    name: "syncengine",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "syncengine", targets: ["syncengine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // Pure logic: manifest, dependency graph, canonical model, rate-limit planning. No I/O, no Foundation.
+        .target(name: "SyncCore", swiftSettings: strictConcurrency),
+        // The Planning Center adapter: manifest, JSON:API documents, canonical transformation, HTTP client.
+        .target(
+            name: "PlanningCenter",
+            dependencies: [
+                "SyncCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictConcurrency
+        ),
+        // Postgres: migrations runner, canonical bulk store, token store.
+        .target(
+            name: "SyncPostgres",
+            dependencies: [
+                "SyncCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictConcurrency
+        ),
+        // The faithful local PCO API (Hummingbird).
+        .target(
+            name: "PCOSimulator",
+            dependencies: [
+                "SyncCore",
+                "PlanningCenter",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: strictConcurrency
+        ),
+        .executableTarget(
+            name: "syncengine",
+            dependencies: [
+                "SyncCore",
+                "PlanningCenter",
+                "SyncPostgres",
+                "PCOSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictConcurrency
+        ),
+        // Shared by the test targets: where the real services are, throwaway databases.
+        .target(
+            name: "SyncTestSupport",
+            dependencies: [
+                "SyncPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/SyncTestSupport",
+            swiftSettings: strictConcurrency
+        ),
+        .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore"], swiftSettings: strictConcurrency),
+        .testTarget(
+            name: "PlanningCenterTests",
+            dependencies: ["PlanningCenter", "SyncCore", "SyncTestSupport", "PCOSimulator", "SyncPostgres"],
+            swiftSettings: strictConcurrency
+        ),
+        .testTarget(
+            name: "SyncPostgresTests",
+            dependencies: ["SyncPostgres", "SyncCore", "SyncTestSupport"],
+            swiftSettings: strictConcurrency
+        ),
+        .testTarget(
+            name: "PCOSimulatorTests",
+            dependencies: [
+                "PCOSimulator", "PlanningCenter", "SyncCore", "SyncTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictConcurrency
+        ),
+        .testTarget(
+            name: "SyncEngineCLITests",
+            dependencies: ["SyncTestSupport", "SyncPostgres", "SyncCore"],
+            swiftSettings: strictConcurrency
+        ),
+    ]
+)

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct SyncEngineCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "syncengine",
+        abstract: "Keeps a canonical Postgres copy of church-management data in sync with its source.",
+        subcommands: [GraphCommand.self, MigrateCommand.self, PCOSimCommand.self]
+    )
+}
