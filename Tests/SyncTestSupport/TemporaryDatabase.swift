@@ -44,3 +44,16 @@ public struct TemporaryDatabase: Sendable {
         try await PostgresConnection.connect(to: url, logger: TestServices.logger)
     }
 }
+
+extension TemporaryDatabase {
+    /// A fresh database with every migration of `Migrations/` applied.
+    public static func withMigrated<T: Sendable>(
+        prefix: String = "t", _ body: (TemporaryDatabase) async throws -> T
+    ) async throws -> T {
+        try await with(prefix: prefix) { database in
+            let migrations = try MigrationDirectory.load(from: TestServices.migrationsDirectory)
+            _ = try await MigrationRunner(migrations: migrations, logger: TestServices.logger).run(url: database.url)
+            return try await body(database)
+        }
+    }
+}

@@ -51,3 +51,16 @@ public enum TestServices {
         return found
     }
 }
+
+extension TestServices {
+    /// The recorded real PCO responses (`shared/fixtures/pco-recorded` beside the repository, or
+    /// `SYNC_PCO_FIXTURES`): `{"request": {"method", "path", "body"}, "response": {"status", "headers", "body"}}`.
+    public static func recordedFixtures() throws -> [URL] {
+        let directory = ProcessInfo.processInfo.environment["SYNC_PCO_FIXTURES"].map { URL(fileURLWithPath: $0) }
+            ?? packageRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures/pco-recorded")
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else {
+            throw Missing(variable: "SYNC_PCO_FIXTURES (no recorded fixtures at \(directory.path))")
+        }
+        return names.filter { $0.hasSuffix(".json") }.sorted().map { directory.appendingPathComponent($0) }
+    }
+}

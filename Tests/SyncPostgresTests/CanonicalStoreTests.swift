@@ -1,0 +1,144 @@
+import Foundation
+import PostgresNIO
+import SyncCore
+import SyncTestSupport
+import Testing
+@testable import SyncPostgres
+
+/// The bulk store against a real Postgres, fed with core types only: it never needs an adapter.
+@Suite("Canonical bulk store")
+struct CanonicalStoreTests {
+    let store = CanonicalStore(logger: TestServices.logger)
+
+    static func key(_ kind: CanonicalKind, _ id: String) -> ExternalKey {
+        ExternalKey(kind: kind, externalType: kind.rawValue, externalID: id)
+    }
+
+    static func person(_ id: String, first: String, updated: String = "2024-01-01T00:00:00Z",
+                       households: [String]? = nil) -> CanonicalRecord {
+        CanonicalRecord(
+            key: key(.person, id),
+            values: ["first_name": .text(first), "child": .text("false"), "birthdate": .text("1990-05-17"),
+                     "primary_campus_id": .reference(key(.campus, "c1"))],
+            raw: #"{"id":"\#(id)","attributes":{"first_name":"\#(first)","future_field":[1,2]}}"#,
+            sourceCreatedAt: "2020-01-01T00:00:00Z", sourceUpdatedAt: updated,
+            relationships: households.map { [RelationshipAssertion(relationship: "households", targets: $0.map { key(.household, $0) })] } ?? []
+        )
+    }
+
+    static func email(_ id: String, person: String) -> CanonicalRecord {
+        CanonicalRecord(
+            key: key(.email, id),
+            values: ["person_id": .reference(key(.person, person)), "address": .text("\(id)@example.org"), "is_primary": .text("true")],
+            raw: #"{"id":"\#(id)"}"#, sourceUpdatedAt: "2024-01-01T00:00:00Z",
+            relationships: [RelationshipAssertion(relationship: "person", targets: [key(.person, person)])]
+        )
+    }
+
+    func apply(_ records: [CanonicalRecord], to database: TemporaryDatabase) async throws -> CanonicalStore.Outcome {
+        let connection = try await database.connect()
+        defer { Task { try? await connection.close() } }
+        return try await connection.withTransaction(logger: TestServices.logger) { connection in
+            try await store.apply(CanonicalBatch(orgID: "org1", adapter: "pco", records: records), on: connection)
+        }
+    }
+
+    func rows(_ sql: String, in database: TemporaryDatabase) async throws -> [String] {
+        let connection = try await database.connect()
+        defer { Task { try? await connection.close() } }
+        var result: [String] = []
+        for try await (text,) in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: TestServices.logger).decode((String,).self) {
+            result.append(text)
+        }
+        return result
+    }
+
+    @Test("a page's rows, links and edges are stored, references resolved to internal ids")
+    func storesPage() async throws {
+        try await TemporaryDatabase.withMigrated(prefix: "store") { database in
+            let outcome = try await apply([Self.person("p1", first: "Ann"), Self.email("e1", person: "p1")], to: database)
+            #expect(outcome.rowsWritten == [.person: 1, .email: 1])
+            #expect(outcome.placeholdersCreated == 1, "campus c1 is referenced but not stored")
+            let joined = try await rows("""
+                SELECT p.first_name || '|' || p.birthdate::text || '|' || e.address || '|' || l.external_id
+                FROM emails e JOIN people p ON p.id = e.person_id JOIN external_links l ON l.internal_id = p.id
+                """, in: database)
+            #expect(joined == ["Ann|1990-05-17|e1@example.org|p1"])
+            let raw = try await rows("SELECT raw->'attributes'->>'future_field' FROM people", in: database)
+            #expect(raw == ["[1, 2]"])
+            let edges = try await rows("SELECT source_entity || '.' || relationship || '->' || target_entity FROM edges", in: database)
+            #expect(edges == ["Email.person->Person"])
+        }
+    }
+
+    @Test("a placeholder link keeps its internal id when the record arrives")
+    func placeholderKeepsID() async throws {
+        try await TemporaryDatabase.withMigrated(prefix: "store") { database in
+            _ = try await apply([Self.email("e1", person: "p9")], to: database)
+            let before = try await rows("SELECT internal_id::text || '|' || is_placeholder::text FROM external_links WHERE external_id = 'p9'", in: database)
+            #expect(before.count == 1 && before[0].hasSuffix("|true"))
+            _ = try await apply([Self.person("p9", first: "Late")], to: database)
+            let after = try await rows("SELECT internal_id::text || '|' || is_placeholder::text FROM external_links WHERE external_id = 'p9'", in: database)
+            #expect(after == [before[0].replacingOccurrences(of: "|true", with: "|false")])
+            let linked = try await rows("SELECT p.first_name FROM emails e JOIN people p ON p.id = e.person_id", in: database)
+            #expect(linked == ["Late"])
+        }
+    }
+
+    @Test("applying the same page twice changes nothing but synced_at")
+    func idempotent() async throws {
+        try await TemporaryDatabase.withMigrated(prefix: "store") { database in
+            let page = [Self.person("p1", first: "Ann", households: ["h1", "h2"]), Self.email("e1", person: "p1"), Self.email("e2", person: "p1")]
+            let snapshot = """
+                SELECT string_agg(x, E'\\n' ORDER BY x) FROM (
+                  SELECT to_jsonb(p) - 'synced_at' AS j FROM people p UNION ALL
+                  SELECT to_jsonb(e) - 'synced_at' FROM emails e UNION ALL
+                  SELECT to_jsonb(l) - 'updated_at' FROM external_links l UNION ALL
+                  SELECT to_jsonb(d) FROM edges d) s(j), LATERAL (SELECT j::text) t(x)
+                """
+            _ = try await apply(page, to: database)
+            let first = try await rows(snapshot, in: database)
+            _ = try await apply(page, to: database)
+            let second = try await rows(snapshot, in: database)
+            #expect(first == second)
+            #expect(try await rows("SELECT count(*)::text FROM external_links", in: database) == ["6"])
+        }
+    }
+
+    @Test("an older copy of a record does not overwrite a newer one")
+    func staleIgnored() async throws {
+        try await TemporaryDatabase.withMigrated(prefix: "store") { database in
+            _ = try await apply([Self.person("p1", first: "New", updated: "2024-06-01T00:00:00Z")], to: database)
+            let outcome = try await apply([Self.person("p1", first: "Old", updated: "2024-01-01T00:00:00Z")], to: database)
+            #expect(outcome.rowsWritten[.person] == 0)
+            #expect(try await rows("SELECT first_name FROM people", in: database) == ["New"])
+        }
+    }
+
+    @Test("a relationship assertion replaces the edges of that relationship")
+    func edgesReplaced() async throws {
+        try await TemporaryDatabase.withMigrated(prefix: "store") { database in
+            _ = try await apply([Self.person("p1", first: "Ann", updated: "2024-01-01T00:00:00Z", households: ["h1", "h2"])], to: database)
+            _ = try await apply([Self.person("p1", first: "Ann", updated: "2024-01-02T00:00:00Z", households: ["h2"])], to: database)
+            let edges = try await rows("""
+                SELECT l.external_id FROM edges e JOIN external_links l ON l.internal_id = e.target_id WHERE e.relationship = 'households'
+                """, in: database)
+            #expect(edges == ["h2"])
+        }
+    }
+
+    @Test("a page of 600 records takes one statement per table plus links and edges")
+    func constantStatements() async throws {
+        try await TemporaryDatabase.withMigrated(prefix: "store") { database in
+            var records: [CanonicalRecord] = []
+            for index in 0..<300 {
+                records.append(Self.person("p\(index)", first: "P\(index)"))
+                records.append(Self.email("e\(index)", person: "p\(index)"))
+            }
+            let outcome = try await apply(records, to: database)
+            #expect(outcome.statements == 4)
+            #expect(outcome.totalRows == 600)
+            #expect(try await rows("SELECT count(*)::text FROM people", in: database) == ["300"])
+        }
+    }
+}
