@@ -1,0 +1,40 @@
+/// One journaled step of an entity-sync workflow. Step 0 is always `.planned`; the step number is
+/// the position in the journal, so a retried step collides with its own row instead of writing twice.
+public enum EntityStep: Sendable, Hashable, Codable {
+    case planned(EntitySyncPlan)
+    /// A page whose rows committed in the same transaction as this step.
+    case page(PageStepRecord)
+    /// Rows the completed pass did not see were soft-deleted.
+    case reconciled(softDeleted: Int)
+    case completed(watermark: UTCTimestamp?)
+    case failed(reason: String)
+
+    /// The `workflow_steps.kind` column.
+    public var kind: String {
+        switch self {
+        case .planned: "planned"
+        case .page: "page"
+        case .reconciled: "reconciled"
+        case .completed: "completed"
+        case .failed: "failed"
+        }
+    }
+}
+
+public struct PageStepRecord: Sendable, Hashable, Codable {
+    /// Where the page was read from.
+    public var request: EntitySyncCursor
+    /// Where the workflow continues.
+    public var next: EntitySyncCursor
+    public var fetched: Int
+    public var rowsWritten: Int
+    public var counters: RequestCounters
+
+    public init(request: EntitySyncCursor, next: EntitySyncCursor, fetched: Int, rowsWritten: Int, counters: RequestCounters) {
+        self.request = request
+        self.next = next
+        self.fetched = fetched
+        self.rowsWritten = rowsWritten
+        self.counters = counters
+    }
+}

@@ -1,0 +1,72 @@
+/// What one entity-sync workflow will do, fixed when the workflow starts and journaled as its step 0,
+/// so a replay after a crash follows exactly the same plan.
+public struct EntitySyncPlan: Sendable, Hashable, Codable {
+    public enum Phase: Sendable, Hashable, Codable {
+        /// Every record, in the server's default (id) order.
+        case pass
+        /// Records changed since `since`, by the entity's delta method.
+        case delta(since: UTCTimestamp, method: DeltaMethod)
+        /// Soft-delete canonical rows the completed pass did not see (a database step, no fetch).
+        case reconcile
+    }
+
+    public var entity: String
+    public var strategy: SyncStrategy
+    public var phases: [Phase]
+    /// For a nested endpoint: the parent records to list under, in order.
+    public var parentIDs: [String]?
+    public var runStartedAt: UTCTimestamp
+    public var perPage: Int
+    /// The watermark the workflow will store when it completes.
+    public var completionWatermark: UTCTimestamp?
+
+    public init(entity: String, strategy: SyncStrategy, phases: [Phase], parentIDs: [String]?,
+                runStartedAt: UTCTimestamp, perPage: Int, completionWatermark: UTCTimestamp?) {
+        self.entity = entity
+        self.strategy = strategy
+        self.phases = phases
+        self.parentIDs = parentIDs
+        self.runStartedAt = runStartedAt
+        self.perPage = perPage
+        self.completionWatermark = completionWatermark
+    }
+
+    /// The plan for `entity` under `strategy` (DESIGN §3).
+    ///
+    /// - Full: a pass, then a catch-up delta from the run's start minus the overlap (records changed
+    ///   while paging), then reconciliation against the rows the run saw.
+    /// - Delta: changes since the stored watermark minus the overlap; an entity without `updated_at`
+    ///   (or never synced) gets a full pass and reconciliation instead, since only a complete pass
+    ///   may be used to detect deletes.
+    /// - Reconcile: a pass and reconciliation.
+    public static func make(
+        entity: EntityDefinition, strategy: SyncStrategy, watermark: UTCTimestamp?, runStartedAt: UTCTimestamp,
+        overlapSeconds: Int64, parentIDs: [String]?
+    ) -> EntitySyncPlan {
+        let method = entity.deltaMethod
+        let phases: [Phase]
+        var completionWatermark: UTCTimestamp? = runStartedAt.adding(seconds: -overlapSeconds)
+        switch strategy {
+        case .full:
+            phases = method == .fullRefresh
+                ? [.pass, .reconcile]
+                : [.pass, .delta(since: runStartedAt.adding(seconds: -overlapSeconds), method: method), .reconcile]
+        case .delta:
+            if method == .fullRefresh || watermark == nil {
+                phases = method == .fullRefresh
+                    ? [.pass, .reconcile]
+                    : [.pass, .delta(since: runStartedAt.adding(seconds: -overlapSeconds), method: method), .reconcile]
+            } else {
+                phases = [.delta(since: watermark!.adding(seconds: -overlapSeconds), method: method)]
+            }
+        case .reconcile:
+            phases = [.pass, .reconcile]
+            completionWatermark = watermark
+        }
+        if method == .fullRefresh { completionWatermark = nil }
+        return EntitySyncPlan(
+            entity: entity.name, strategy: strategy, phases: phases, parentIDs: entity.endpoint.isNested ? (parentIDs ?? []) : nil,
+            runStartedAt: runStartedAt, perPage: entity.endpoint.perPage, completionWatermark: completionWatermark
+        )
+    }
+}
