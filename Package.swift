@@ -10,7 +10,7 @@ let strictConcurrency: [SwiftSetting] = [
 
 let package = Package(
     name: "syncengine",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "syncengine", targets: ["syncengine"]),
     ],
@@ -64,16 +64,33 @@ let package = Package(
             ],
             swiftSettings: strictConcurrency
         ),
+        // The node: workflow runners, orchestrator, services, admin HTTP.
+        .target(
+            name: "SyncNode",
+            dependencies: [
+                "SyncCore",
+                "PlanningCenter",
+                "SyncPostgres",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: strictConcurrency
+        ),
         .executableTarget(
             name: "syncengine",
             dependencies: [
                 "SyncCore",
                 "PlanningCenter",
                 "SyncPostgres",
+                "SyncNode",
                 "PCOSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: strictConcurrency
         ),
@@ -105,6 +122,14 @@ let package = Package(
                 "PCOSimulator", "PlanningCenter", "SyncCore", "SyncTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictConcurrency
+        ),
+        .testTarget(
+            name: "SyncNodeTests",
+            dependencies: [
+                "SyncNode", "SyncCore", "PlanningCenter", "SyncPostgres", "PCOSimulator", "SyncTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strictConcurrency
         ),

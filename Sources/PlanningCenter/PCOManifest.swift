@@ -53,6 +53,8 @@ public enum PCOManifest {
         typeNames: ["Person"],
         endpoint: ListEndpoint(
             path: "/people/v2/people",
+            // Without the include PCO leaves `households` out of the relationships, so no edge could be kept.
+            defaultInclude: ["households"],
             defaultOrder: "updated_at",
             filterable: [
                 "accounting_administrator", "anniversary", "birthdate", "child", "created_at", "first_name",

@@ -5,6 +5,6 @@ struct SyncEngineCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "syncengine",
         abstract: "Keeps a canonical Postgres copy of church-management data in sync with its source.",
-        subcommands: [GraphCommand.self, MigrateCommand.self, PCOSimCommand.self]
+        subcommands: [NodeCommand.self, SyncCommand.self, OrgCommand.self, VerifyCommand.self, GraphCommand.self, MigrateCommand.self, PCOSimCommand.self]
     )
 }

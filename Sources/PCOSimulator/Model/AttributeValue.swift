@@ -47,8 +47,9 @@ public enum AttributeValue: Sendable, Hashable {
         }
     }
 
-    /// Total order used by `order=`: nulls first, then by value; mixed kinds by kind rank.
-    static func precedes(_ a: AttributeValue, _ b: AttributeValue) -> Bool {
+    /// Total order used by `order=`: nulls first, then by value (text case-insensitively); mixed kinds
+    /// by kind rank. `caseFolded` says the strings are already lower-cased.
+    static func precedes(_ a: AttributeValue, _ b: AttributeValue, caseFolded: Bool = false) -> Bool {
         switch (a, b) {
         case (.null, .null): return false
         case (.null, _): return true
@@ -58,7 +59,7 @@ public enum AttributeValue: Sendable, Hashable {
         case (.double(let x), .double(let y)): return x < y
         case (.int(let x), .double(let y)): return Double(x) < y
         case (.double(let x), .int(let y)): return x < Double(y)
-        case (.string(let x), .string(let y)): return x.lowercased() < y.lowercased()
+        case (.string(let x), .string(let y)): return caseFolded ? x < y : x.lowercased() < y.lowercased()
         case (.dateTime(let x), .dateTime(let y)): return x < y
         case (.date(let x), .date(let y)): return x < y
         default: return a.kindRank < b.kindRank

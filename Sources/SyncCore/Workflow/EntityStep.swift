@@ -29,12 +29,16 @@ public struct PageStepRecord: Sendable, Hashable, Codable {
     public var fetched: Int
     public var rowsWritten: Int
     public var counters: RequestCounters
+    /// The listing's `meta.total_count` as this page saw it (progress only).
+    public var totalCount: Int?
 
-    public init(request: EntitySyncCursor, next: EntitySyncCursor, fetched: Int, rowsWritten: Int, counters: RequestCounters) {
+    public init(request: EntitySyncCursor, next: EntitySyncCursor, fetched: Int, rowsWritten: Int, counters: RequestCounters,
+                totalCount: Int? = nil) {
         self.request = request
         self.next = next
         self.fetched = fetched
         self.rowsWritten = rowsWritten
         self.counters = counters
+        self.totalCount = totalCount
     }
 }

@@ -49,11 +49,14 @@ public struct PageSummary: Sendable, Hashable {
     public var updatedAts: [UTCTimestamp?]
     /// Whether the server says another page follows (`meta.next`).
     public var hasNext: Bool
+    /// `meta.total_count`: how many records the listing has (for progress only).
+    public var totalCount: Int?
 
-    public init(ids: [String], updatedAts: [UTCTimestamp?], hasNext: Bool) {
+    public init(ids: [String], updatedAts: [UTCTimestamp?], hasNext: Bool, totalCount: Int? = nil) {
         self.ids = ids
         self.updatedAts = updatedAts
         self.hasNext = hasNext
+        self.totalCount = totalCount
     }
 }
 

@@ -47,6 +47,8 @@ public struct EntityWorkflow: Sendable, Hashable {
     public private(set) var rowsWritten = 0
     public private(set) var softDeleted = 0
     public private(set) var counters = RequestCounters()
+    /// Records the first phase's listing reported in total (`meta.total_count`), when known: progress only.
+    public private(set) var expectedRecords: Int?
 
     public init() {}
 
@@ -69,6 +71,9 @@ public struct EntityWorkflow: Sendable, Hashable {
             fetched += record.fetched
             rowsWritten += record.rowsWritten
             counters = counters + record.counters
+            if record.request.phaseIndex == 0, plan?.parentIDs == nil, let total = record.totalCount {
+                expectedRecords = total
+            }
             cursor = record.next
         case .reconciled(let count):
             softDeleted += count
@@ -117,7 +122,8 @@ public struct EntityWorkflow: Sendable, Hashable {
         let next = cursorAfter(page, request: request, plan: plan)
         var requested = cursor
         requested.previousPageIDs = []
-        return .commit(PageStepRecord(request: requested, next: next, fetched: page.ids.count, rowsWritten: 0, counters: counters))
+        return .commit(PageStepRecord(request: requested, next: next, fetched: page.ids.count, rowsWritten: 0, counters: counters,
+                                      totalCount: page.totalCount))
     }
 
     /// Where the workflow goes after accepting `page`.

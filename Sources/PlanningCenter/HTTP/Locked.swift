@@ -1,0 +1,18 @@
+import Foundation
+
+/// A value guarded by a lock, for the few bits of shared state outside an actor (registries, counters,
+/// the jitter generator). Never held across a suspension.
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+
+    init(_ value: Value) {
+        self.value = value
+    }
+
+    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}

@@ -1,0 +1,332 @@
+import Foundation
+import Logging
+import PlanningCenter
+import PostgresNIO
+import SyncCore
+import SyncPostgres
+
+/// Progress of one entity of a run, as the admin API and progress bars show it.
+public struct EntityProgress: Sendable, Hashable, Codable {
+    public enum State: String, Sendable, Hashable, Codable { case waiting, running, completed, failed, skipped }
+    public var entity: String
+    public var state: State
+    public var pages: Int
+    public var fetched: Int
+    public var rows: Int
+    public var softDeleted: Int
+    public var requests: Int
+    public var rateLimited: Int
+    public var retries: Int
+    public var failure: String?
+    /// Records the entity's listing reported in total, when known (the denominator of a progress bar).
+    public var expected: Int?
+
+    public init(entity: String, state: State, workflow: EntityWorkflow? = nil) {
+        self.entity = entity
+        self.state = state
+        pages = workflow?.pages ?? 0
+        fetched = workflow?.fetched ?? 0
+        rows = workflow?.rowsWritten ?? 0
+        softDeleted = workflow?.softDeleted ?? 0
+        requests = workflow?.counters.requests ?? 0
+        rateLimited = workflow?.counters.rateLimited ?? 0
+        retries = workflow?.counters.retries ?? 0
+        expected = workflow?.expectedRecords
+        if case .failed(let reason)? = workflow?.status { failure = reason }
+    }
+}
+
+/// The shell around ``EntityWorkflow``: replays the journal, then fetches, transforms and commits page
+/// by page, each page's rows and its journal step in one fenced transaction.
+///
+/// Storage errors are handled by bucket: not committed -> retry; already committed -> reload the
+/// journal and carry on; outcome unknown -> look the step up, then one of the two; ownership lost ->
+/// stop at once (another node owns the shard now). The durable loop never prefetches, so after a
+/// crash at most the page in flight is fetched again.
+public struct EntitySyncRunner: Sendable {
+    public struct Context: Sendable {
+        public var run: RunRecord
+        public var entity: EntityDefinition
+        public var fence: WriteFence
+        public var client: PCOClient
+        public var journal: JournalStore
+        public var store: CanonicalStore
+        public var transformer: PCOTransformer
+        public var overlapSeconds: Int64
+        /// True once the node drains: the runner stops before starting another step.
+        public var shouldStop: @Sendable () -> Bool
+        public var progress: @Sendable (EntityProgress) -> Void
+        public var logger: Logger
+
+        public init(run: RunRecord, entity: EntityDefinition, fence: WriteFence, client: PCOClient, journal: JournalStore,
+                    store: CanonicalStore, transformer: PCOTransformer, overlapSeconds: Int64,
+                    shouldStop: @escaping @Sendable () -> Bool, progress: @escaping @Sendable (EntityProgress) -> Void, logger: Logger) {
+            self.run = run
+            self.entity = entity
+            self.fence = fence
+            self.client = client
+            self.journal = journal
+            self.store = store
+            self.transformer = transformer
+            self.overlapSeconds = overlapSeconds
+            self.shouldStop = shouldStop
+            self.progress = progress
+            self.logger = logger
+        }
+    }
+
+    /// The workflow stopped because the node is draining; it resumes from its journal later.
+    public struct Interrupted: Error, Sendable {}
+
+    public static func workflowID(run: UUID, entity: String) -> String { "run/\(run.uuidString.lowercased())/\(entity)" }
+
+    let context: Context
+    var workflowID: String { Self.workflowID(run: context.run.id, entity: context.entity.name) }
+
+    public init(context: Context) { self.context = context }
+
+    /// Runs the workflow to a final state (completed or failed) and returns it.
+    public func run() async throws -> EntityWorkflow {
+        var logger = context.logger
+        logger[metadataKey: "sync.run"] = "\(context.run.id)"
+        logger[metadataKey: "sync.entity"] = "\(context.entity.name)"
+        logger[metadataKey: "sync.org"] = "\(context.run.orgID)"
+        var workflow = try await replay()
+        var transientFailures = 0
+        while true {
+            report(workflow)
+            let action = workflow.nextAction
+            if action == .finished { return workflow }
+            if context.shouldStop() { throw Interrupted() }
+            do {
+                try await perform(action, on: &workflow, logger: logger)
+                transientFailures = 0
+            } catch let error as JournalError {
+                switch error.code {
+                case .ownershipLost, .invalidState:
+                    throw error
+                case .alreadyCommitted:
+                    logger.info("step already committed; reloading the journal", metadata: ["sync.step": "\(error.step ?? -1)"])
+                    workflow = try await replay()
+                case .outcomeUnknown:
+                    logger.warning("commit outcome unknown; resolving from the journal", metadata: ["sync.step": "\(error.step ?? -1)"])
+                    workflow = try await retryingStorage(logger: logger) { try await replay() }
+                case .notCommitted:
+                    transientFailures += 1
+                    guard transientFailures <= 8 else { throw error }
+                    logger.warning("step not committed, retrying", metadata: ["sync.error": "\(error)"])
+                    try await Task.sleep(for: .milliseconds(100 << min(transientFailures, 6)))
+                }
+            } catch let error as PCORequestError where error.isTransient {
+                transientFailures += 1
+                guard transientFailures <= 3 else {
+                    try await fail(&workflow, reason: error.description, logger: logger)
+                    continue
+                }
+                logger.warning("source unavailable, retrying the step", metadata: ["sync.error": "\(error)"])
+                try await Task.sleep(for: .seconds(2 * transientFailures))
+            } catch let error as PCORequestError {
+                try await fail(&workflow, reason: error.description, logger: logger)
+            } catch let error as PCOAuthError {
+                try await fail(&workflow, reason: error.description, logger: logger)
+            } catch let error as PCOTransformError {
+                try await fail(&workflow, reason: error.description, logger: logger)
+            }
+        }
+    }
+
+    private func replay() async throws -> EntityWorkflow {
+        EntityWorkflow.replay(try await context.journal.steps(of: workflowID, as: EntityStep.self))
+    }
+
+    private func report(_ workflow: EntityWorkflow) {
+        let state: EntityProgress.State = switch workflow.status {
+        case .notStarted: .waiting
+        case .running: .running
+        case .completed: .completed
+        case .failed: .failed
+        }
+        context.progress(EntityProgress(entity: context.entity.name, state: state, workflow: workflow))
+    }
+
+    private func perform(_ action: EntityWorkflow.Action, on workflow: inout EntityWorkflow, logger: Logger) async throws {
+        switch action {
+        case .plan:
+            let plan = try await makePlan()
+            try await commit(.planned(plan), step: workflow.nextStep) { _ in () }
+            workflow.apply(.planned(plan))
+        case .fetch(let request):
+            var pageRequest = request
+            while true {
+                let before = context.client.counters.snapshot()
+                let (_, document) = try await context.client.getDocument(
+                    path: path(for: pageRequest), query: query(for: pageRequest)
+                )
+                let after = context.client.counters.snapshot()
+                let counters = RequestCounters(
+                    requests: after.requests - before.requests, rateLimited: after.rateLimited - before.rateLimited,
+                    retries: after.retries - before.retries
+                )
+                let summary = PageSummary(
+                    ids: document.resources.map(\.id),
+                    updatedAts: document.resources.map { $0.attributes["updated_at"]?.stringValue.flatMap(UTCTimestamp.init(iso8601:)) },
+                    hasNext: document.hasNextPage, totalCount: document.meta?.totalCount
+                )
+                switch workflow.pageFetched(summary, counters: counters) {
+                case .refetch(let again):
+                    logger.info("page did not overlap the previous one; reading from further back",
+                                metadata: ["sync.offset": "\(pageRequest.offset)", "sync.retry_offset": "\(again.offset)"])
+                    pageRequest = again
+                case .commit(let record):
+                    let parent = pageRequest.parentID.flatMap { id in
+                        context.entity.endpoint.parent.map { ResourceIdentifier(type: parentTypeName($0), id: id) }
+                    }
+                    let batch = try context.transformer.transform(document, entity: context.entity, orgID: context.run.orgID, parent: parent)
+                    let store = context.store
+                    let outcome = try await commit(step: workflow.nextStep, kind: "page", effect: { connection in
+                        try await store.apply(batch, on: connection)
+                    }, record: { outcome in
+                        var committed = record
+                        committed.rowsWritten = outcome.totalRows
+                        return EntityStep.page(committed)
+                    })
+                    var committed = record
+                    committed.rowsWritten = outcome.totalRows
+                    workflow.apply(.page(committed))
+                    return
+                }
+            }
+        case .reconcile:
+            let table = try kind().table
+            let orgID = context.run.orgID
+            let cutoff = context.run.startedAt ?? context.run.createdAt
+            let logger = logger
+            let deleted = try await commit(step: workflow.nextStep, kind: "reconciled", effect: { connection in
+                // Rows this run did not touch were not seen by the completed pass: gone at the source.
+                let rows = try await connection.query(PostgresQuery(unsafeSQL: """
+                    UPDATE \(table) SET deleted_at = now()
+                    WHERE org_id = $1 AND deleted_at IS NULL AND synced_at < $2
+                    RETURNING 1
+                    """, binds: try bindingsOf(orgID, cutoff)), logger: logger)
+                var count = 0
+                for try await _ in rows { count += 1 }
+                return count
+            }, record: { EntityStep.reconciled(softDeleted: $0) })
+            workflow.apply(.reconciled(softDeleted: deleted))
+        case .complete(let watermark):
+            let orgID = context.run.orgID
+            let entity = context.entity.name
+            let fullPass = workflow.plan?.phases.contains(.reconcile) ?? false
+            let runID = context.run.id
+            let watermarkDate = watermark.map { Date(timeIntervalSince1970: TimeInterval($0.secondsSinceEpoch)) }
+            let logger = logger
+            try await commit(step: workflow.nextStep, kind: "completed", effect: { connection in
+                try await connection.query("""
+                    INSERT INTO entity_cursors (org_id, entity, watermark, last_full_pass_at, last_full_pass_run)
+                    VALUES (\(orgID), \(entity), \(watermarkDate), CASE WHEN \(fullPass) THEN now() END, CASE WHEN \(fullPass) THEN \(runID) END)
+                    ON CONFLICT (org_id, entity) DO UPDATE SET
+                        watermark = CASE WHEN excluded.watermark IS NULL THEN entity_cursors.watermark
+                                         ELSE greatest(entity_cursors.watermark, excluded.watermark) END,
+                        last_full_pass_at = coalesce(excluded.last_full_pass_at, entity_cursors.last_full_pass_at),
+                        last_full_pass_run = coalesce(excluded.last_full_pass_run, entity_cursors.last_full_pass_run),
+                        updated_at = now()
+                    """, logger: logger)
+            }, record: { _ in EntityStep.completed(watermark: watermark) })
+            workflow.apply(.completed(watermark: watermark))
+        case .finished:
+            return
+        }
+    }
+
+    private func fail(_ workflow: inout EntityWorkflow, reason: String, logger: Logger) async throws {
+        logger.error("entity sync failed", metadata: ["sync.reason": "\(reason)"])
+        try await commit(.failed(reason: reason), step: workflow.nextStep) { _ in () }
+        workflow.apply(.failed(reason: reason))
+    }
+
+    private func commit(_ step: EntityStep, step number: Int, effect: @escaping @Sendable (PostgresConnection) async throws -> Void) async throws {
+        try await commit(step: number, kind: step.kind, effect: effect, record: { _ in step })
+    }
+
+    @discardableResult
+    private func commit<Result: Sendable>(
+        step: Int, kind: String, effect: @escaping @Sendable (PostgresConnection) async throws -> Result,
+        record: @escaping @Sendable (Result) -> EntityStep
+    ) async throws -> Result {
+        try await context.journal.commit(workflowID: workflowID, step: step, kind: kind, runID: context.run.id,
+                                         fence: context.fence, effect: effect, record: record)
+    }
+
+    /// Retries a read of the journal while Postgres is unreachable (bounded).
+    private func retryingStorage<T>(logger: Logger, _ body: () async throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            do { return try await body() } catch {
+                attempt += 1
+                guard attempt < 20 else { throw error }
+                logger.warning("journal unreadable, retrying", metadata: ["sync.error": "\(describePostgresError(error))"])
+                try await Task.sleep(for: .milliseconds(250 * attempt))
+            }
+        }
+    }
+
+    private func kind() throws -> CanonicalKind {
+        guard let kind = CanonicalKind(rawValue: context.entity.name) else {
+            throw JournalError(code: .invalidState, workflowID: workflowID, detail: "entity \(context.entity.name) has no canonical table")
+        }
+        return kind
+    }
+
+    private func parentTypeName(_ parent: String) -> String {
+        context.transformer.manifest.entity(named: parent)?.primaryTypeName ?? parent
+    }
+
+    private func path(for request: PageRequest) -> String {
+        request.parentID.map { context.entity.endpoint.path(parentID: $0) } ?? context.entity.endpoint.path
+    }
+
+    private func query(for request: PageRequest) -> [PCOQueryItem] {
+        var items = [PCOQueryItem("per_page", String(request.perPage)), PCOQueryItem("offset", String(request.offset))]
+        if !context.entity.endpoint.defaultInclude.isEmpty {
+            items.append(PCOQueryItem("include", context.entity.endpoint.defaultInclude.joined(separator: ",")))
+        }
+        items += request.query.map { PCOQueryItem($0.name, $0.value) }
+        return items
+    }
+
+    /// The plan, from the stored watermark and (for nested entities) the parents synced so far.
+    private func makePlan() async throws -> EntitySyncPlan {
+        let entity = context.entity
+        let orgID = context.run.orgID
+        let started = context.run.startedAt ?? context.run.createdAt
+        let logger = context.logger
+        let watermark = try await context.journal.client.query("""
+            SELECT watermark FROM entity_cursors WHERE org_id = \(orgID) AND entity = \(entity.name)
+            """, logger: logger).decode(Date?.self).first { _ in true }.flatMap { $0 }
+        var parentIDs: [String]?
+        if let parent = entity.endpoint.parent,
+           let parentKind = CanonicalKind(rawValue: parent),
+           let parentEntity = context.transformer.manifest.entity(named: parent) {
+            var ids: [String] = []
+            let rows = try await context.journal.client.query(PostgresQuery(unsafeSQL: """
+                SELECT l.external_id FROM external_links l JOIN \(parentKind.table) p ON p.id = l.internal_id
+                WHERE l.org_id = $1 AND l.adapter = $2 AND l.external_type = $3 AND p.deleted_at IS NULL
+                ORDER BY length(l.external_id), l.external_id
+                """, binds: try bindingsOf(orgID, context.transformer.manifest.adapter, parentEntity.primaryTypeName)), logger: logger)
+            for try await id in rows.decode(String.self) { ids.append(id) }
+            parentIDs = ids
+        }
+        return EntitySyncPlan.make(
+            entity: entity, strategy: context.run.strategy,
+            watermark: watermark.map { UTCTimestamp(secondsSinceEpoch: Int64($0.timeIntervalSince1970)) },
+            runStartedAt: UTCTimestamp(secondsSinceEpoch: Int64(started.timeIntervalSince1970)),
+            overlapSeconds: context.overlapSeconds, parentIDs: parentIDs
+        )
+    }
+}
+
+func bindingsOf(_ values: any PostgresThrowingDynamicTypeEncodable...) throws -> PostgresBindings {
+    var binds = PostgresBindings(capacity: values.count)
+    for value in values { try binds.append(value) }
+    return binds
+}

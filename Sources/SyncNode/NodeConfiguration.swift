@@ -1,0 +1,41 @@
+/// How a node runs. Defaults suit a laptop or a small deployment; the executable fills it from flags
+/// and environment variables.
+public struct NodeConfiguration: Sendable {
+    /// Unique per node of a cluster. Default `node-1`.
+    public var nodeID: String
+    /// Admin HTTP address. Default 127.0.0.1:8081.
+    public var adminHost: String
+    public var adminPort: Int
+    /// Number of virtual shards organizations are hashed onto. Fixed per deployment. Default 64.
+    public var shardCount: Int
+    /// Delta overlap window: deltas re-read this much before the watermark, covering clock skew and
+    /// records sharing the watermark's second. Default 300 s.
+    public var overlapSeconds: Int64
+    /// Entity workflows of one run at once. Default 6.
+    public var maximumConcurrentEntities: Int
+    /// Runs this node coordinates at once. Default 8.
+    public var maximumConcurrentRuns: Int
+    /// How often the node looks for runs to start or resume, besides being told. Default 1 s.
+    public var pollInterval: Duration
+    /// How long a graceful shutdown waits for pages in flight before it cancels them. Default 15 s.
+    public var drainTimeout: Duration
+    /// Rate-limit budget per credential the limiter assumes before the first response tells it. Default 100 per 20 s.
+    public var assumedRateLimit: Int
+
+    public init(
+        nodeID: String = "node-1", adminHost: String = "127.0.0.1", adminPort: Int = 8081, shardCount: Int = 64,
+        overlapSeconds: Int64 = 300, maximumConcurrentEntities: Int = 6, maximumConcurrentRuns: Int = 8,
+        pollInterval: Duration = .seconds(1), drainTimeout: Duration = .seconds(15), assumedRateLimit: Int = 100
+    ) {
+        self.nodeID = nodeID
+        self.adminHost = adminHost
+        self.adminPort = adminPort
+        self.shardCount = shardCount
+        self.overlapSeconds = overlapSeconds
+        self.maximumConcurrentEntities = maximumConcurrentEntities
+        self.maximumConcurrentRuns = maximumConcurrentRuns
+        self.pollInterval = pollInterval
+        self.drainTimeout = drainTimeout
+        self.assumedRateLimit = assumedRateLimit
+    }
+}

@@ -1,0 +1,61 @@
+import Logging
+import ServiceLifecycle
+
+/// The node's sync work as a service: take ownership, then keep coordinating the active runs until a
+/// graceful shutdown, which drains (every workflow finishes the page in flight) within the drain timeout.
+public struct SyncNodeService: Service {
+    let engine: SyncEngine
+    let logger: Logger
+
+    public init(engine: SyncEngine, logger: Logger) {
+        self.engine = engine
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try await takeOwnershipWhenPostgresAnswers()
+        let engine = engine
+        let configuration = engine.configuration
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { race in
+                race.addTask {
+                    await withDiscardingTaskGroup { runs in
+                        while !engine.drainFlag.isSet {
+                            for coordinator in await engine.runsToStart() {
+                                runs.addTask { await engine.coordinate(coordinator) }
+                            }
+                            try? await Task.sleep(for: configuration.pollInterval)
+                        }
+                    }
+                }
+                race.addTask {
+                    // The drain's deadline: past it, pages still in flight are cancelled (not committed).
+                    while !engine.drainFlag.isSet { try? await Task.sleep(for: .milliseconds(100)) }
+                    try? await Task.sleep(for: configuration.drainTimeout)
+                }
+                await race.next()
+                race.cancelAll()
+            }
+        } onGracefulShutdown: {
+            engine.drainFlag.set()
+        }
+        await engine.releaseOwnership()
+        logger.info("drained")
+    }
+
+    private func takeOwnershipWhenPostgresAnswers() async throws {
+        var attempt = 0
+        while true {
+            do {
+                try await engine.takeOwnership()
+                return
+            } catch {
+                attempt += 1
+                if attempt == 1 || attempt % 10 == 0 {
+                    logger.warning("cannot take ownership yet", metadata: ["sync.error": "\(error)"])
+                }
+                try await Task.sleep(for: .milliseconds(min(5000, 200 * attempt)))
+            }
+        }
+    }
+}

@@ -1,0 +1,200 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SyncCore
+
+/// Sync runs and workflow steps in Postgres.
+///
+/// Every step that has an effect commits the effect and its journal row in ONE transaction, after
+/// checking its fence (shard epoch or leader term) in that same transaction. Step ids are
+/// deterministic (workflow id, step number), so a retried step collides with its own row instead of
+/// writing twice, and an outcome-unknown commit is resolved by looking the row up.
+public struct JournalStore: Sendable {
+    public let client: PostgresClient
+    public var logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    // MARK: - Runs
+
+    public enum RunCreation: Sendable, Hashable {
+        case created(RunRecord)
+        /// The org already has a pending or running run; a second one is not started.
+        case alreadyActive(RunRecord)
+    }
+
+    /// Starts a run for an org, unless one is already active. With a `requestKey`, repeating the same
+    /// request returns the run the first one created.
+    public func createRun(orgID: String, strategy: SyncStrategy, requestKey: String? = nil) async throws -> RunCreation {
+        try await client.withTransaction(logger: logger) { connection in
+            // Serialise run creation per org, so two requests cannot both see "no active run".
+            guard try await connection.query("SELECT 1 FROM organizations WHERE id = \(orgID) FOR UPDATE", logger: logger)
+                .decode(Int.self).first(where: { _ in true }) != nil
+            else {
+                throw JournalError(code: .invalidState, workflowID: "org/\(orgID)", detail: "unknown organization '\(orgID)'")
+            }
+            if let requestKey, let existing = try await Self.runs(
+                where: "request_key = $1", binds: bindings(requestKey), on: connection, logger: logger
+            ).first {
+                return .alreadyActive(existing)
+            }
+            if let active = try await Self.runs(
+                where: "org_id = $1 AND state IN ('pending', 'running')", binds: bindings(orgID), on: connection, logger: logger
+            ).first {
+                return .alreadyActive(active)
+            }
+            let id = UUID()
+            try await connection.query("""
+                INSERT INTO sync_runs (id, org_id, strategy, request_key)
+                VALUES (\(id), \(orgID), \(strategy.rawValue)::sync_strategy, \(requestKey))
+                """, logger: logger)
+            let created = try await Self.runs(where: "id = $1", binds: bindings(id), on: connection, logger: logger)
+            return .created(created[0])
+        }
+    }
+
+    public func run(id: UUID) async throws -> RunRecord? {
+        try await client.withConnection { connection in
+            try await Self.runs(where: "id = $1", binds: bindings(id), on: connection, logger: logger).first
+        }
+    }
+
+    /// Runs that are pending or running, oldest first: what a (new) leader must carry on.
+    public func activeRuns() async throws -> [RunRecord] {
+        try await client.withConnection { connection in
+            try await Self.runs(where: "state IN ('pending', 'running')", binds: PostgresBindings(), on: connection, logger: logger)
+        }
+    }
+
+    public func recentRuns(limit: Int = 20) async throws -> [RunRecord] {
+        try await client.withConnection { connection in
+            try await Self.runs(where: "true ORDER BY created_at DESC LIMIT \(limit)", binds: PostgresBindings(), on: connection, logger: logger)
+        }
+    }
+
+    /// pending -> running, stamping `started_at` (database time: the cutoff for reconciliation).
+    public func markRunning(id: UUID, fence: WriteFence) async throws -> RunRecord {
+        try await client.withTransaction(logger: logger) { connection in
+            try await FenceStore.check(fence, on: connection, workflowID: "run/\(id)", step: nil, logger: logger)
+            try await connection.query("""
+                UPDATE sync_runs SET state = 'running', started_at = coalesce(started_at, now()),
+                       leader_term = \(Self.term(of: fence))
+                WHERE id = \(id) AND state IN ('pending', 'running')
+                """, logger: logger)
+            guard let run = try await Self.runs(where: "id = $1", binds: bindings(id), on: connection, logger: logger).first else {
+                throw JournalError(code: .invalidState, workflowID: "run/\(id)", detail: "no such run")
+            }
+            return run
+        }
+    }
+
+    /// running -> completed | failed (with the reason).
+    public func finishRun(id: UUID, state: RunState, reason: String?, fence: WriteFence) async throws {
+        precondition(state.isTerminal, "finishRun with non-terminal state \(state)")
+        try await client.withTransaction(logger: logger) { connection in
+            try await FenceStore.check(fence, on: connection, workflowID: "run/\(id)", step: nil, logger: logger)
+            try await connection.query("""
+                UPDATE sync_runs SET state = \(state.rawValue)::run_state, failure_reason = \(state == .failed ? (reason ?? "unknown") : nil),
+                       finished_at = now()
+                WHERE id = \(id) AND state IN ('pending', 'running')
+                """, logger: logger)
+        }
+    }
+
+    private static func term(of fence: WriteFence) -> Int64? {
+        if case .leader(let term) = fence { return term }
+        return nil
+    }
+
+    static func runs(where condition: String, binds: PostgresBindings, on connection: PostgresConnection, logger: Logger) async throws -> [RunRecord] {
+        let query = PostgresQuery(unsafeSQL: """
+            SELECT id, org_id, strategy::text, state::text, failure_reason, created_at, started_at, finished_at
+            FROM sync_runs WHERE \(condition)
+            """, binds: binds)
+        var runs: [RunRecord] = []
+        let rows = try await connection.query(query, logger: logger)
+        for try await (id, org, strategy, state, reason, created, started, finished)
+            in rows.decode((UUID, String, String, String, String?, Date, Date?, Date?).self) {
+            runs.append(RunRecord(id: id, orgID: org, strategy: SyncStrategy(rawValue: strategy)!, state: RunState(rawValue: state)!,
+                                  failureReason: reason, createdAt: created, startedAt: started, finishedAt: finished))
+        }
+        return runs
+    }
+
+    // MARK: - Steps
+
+    /// The steps of a workflow in order, decoded.
+    public func steps<Step: Decodable>(of workflowID: String, as type: Step.Type) async throws -> [Step] {
+        let rows = try await client.query("""
+            SELECT step, result::text FROM workflow_steps WHERE workflow_id = \(workflowID) ORDER BY step
+            """, logger: logger)
+        var steps: [Step] = []
+        let decoder = JSONDecoder()
+        for try await (number, result) in rows.decode((Int, String).self) {
+            guard number == steps.count else {
+                throw JournalError(code: .invalidState, workflowID: workflowID, step: number,
+                                   detail: "journal has a gap before step \(number)")
+            }
+            steps.append(try decoder.decode(Step.self, from: Data(result.utf8)))
+        }
+        return steps
+    }
+
+    /// Whether a step is in the journal: how an outcome-unknown commit is resolved.
+    public func stepExists(workflowID: String, step: Int) async throws -> Bool {
+        try await client.query("""
+            SELECT 1 FROM workflow_steps WHERE workflow_id = \(workflowID) AND step = \(step)
+            """, logger: logger).decode(Int.self).first { _ in true } != nil
+    }
+
+    /// Commits `effect` and the journal row of `step` in one transaction under `fence`.
+    ///
+    /// Errors are sorted: `ownershipLost` (fence moved), `alreadyCommitted` (the row exists: an earlier
+    /// attempt won), `outcomeUnknown` (the connection failed at COMMIT), `notCommitted` (anything
+    /// else; the transaction rolled back). Effects' own errors that are not Postgres errors propagate.
+    @discardableResult
+    public func commit<Step: Encodable & Sendable, Result: Sendable>(
+        workflowID: String, step: Int, kind: String, runID: UUID, fence: WriteFence,
+        effect: @Sendable (PostgresConnection) async throws -> Result,
+        record: @Sendable (Result) -> Step
+    ) async throws -> Result {
+        try await client.withConnection { connection in
+            var committing = false
+            do {
+                try await connection.query("BEGIN", logger: logger)
+                try await FenceStore.check(fence, on: connection, workflowID: workflowID, step: step, logger: logger)
+                let result = try await effect(connection)
+                let payload = String(decoding: try JSONEncoder().encode(record(result)), as: UTF8.self)
+                let (shard, epoch, term): (Int?, Int64?, Int64?) = switch fence {
+                case .shard(let shard, let epoch): (shard, epoch, nil)
+                case .leader(let term): (nil, nil, term)
+                }
+                try await connection.query("""
+                    INSERT INTO workflow_steps (workflow_id, step, run_id, kind, result, shard, fence_epoch, leader_term)
+                    VALUES (\(workflowID), \(step), \(runID), \(kind), \(payload)::jsonb, \(shard), \(epoch), \(term))
+                    """, logger: logger)
+                committing = true
+                try await connection.query("COMMIT", logger: logger)
+                return result
+            } catch {
+                if !committing { _ = try? await connection.query("ROLLBACK", logger: logger) }
+                throw Self.classify(error, workflowID: workflowID, step: step, duringCommit: committing)
+            }
+        }
+    }
+
+    static func classify(_ error: any Error, workflowID: String, step: Int, duringCommit: Bool) -> any Error {
+        if error is JournalError { return error }
+        guard let psql = error as? PSQLError else { return error }
+        if psql.serverInfo == nil && duringCommit {
+            return JournalError(code: .outcomeUnknown, workflowID: workflowID, step: step, detail: describePostgresError(error))
+        }
+        if psql.serverInfo?[.sqlState] == "23505", psql.serverInfo?[.constraintName] == "workflow_steps_pkey" {
+            return JournalError(code: .alreadyCommitted, workflowID: workflowID, step: step, detail: "the step is already in the journal")
+        }
+        return JournalError(code: .notCommitted, workflowID: workflowID, step: step, detail: describePostgresError(error))
+    }
+}
