@@ -61,6 +61,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictConcurrency
         ),
@@ -78,6 +80,21 @@ let package = Package(
             ],
             swiftSettings: strictConcurrency
         ),
+        // Benchmarks run by `syncengine bench` and cluster/bench: figures printed next to a baseline
+        // measured in the same run.
+        .target(
+            name: "SyncBenchmarks",
+            dependencies: [
+                "SyncCore",
+                "PlanningCenter",
+                "SyncPostgres",
+                "SyncNode",
+                "PCOSimulator",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: strictConcurrency
+        ),
         .executableTarget(
             name: "syncengine",
             dependencies: [
@@ -85,6 +102,7 @@ let package = Package(
                 "PlanningCenter",
                 "SyncPostgres",
                 "SyncNode",
+                "SyncBenchmarks",
                 "PCOSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -100,6 +118,7 @@ let package = Package(
             dependencies: [
                 "SyncPostgres",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/SyncTestSupport",
@@ -122,6 +141,8 @@ let package = Package(
                 "PCOSimulator", "PlanningCenter", "SyncCore", "SyncTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictConcurrency
         ),

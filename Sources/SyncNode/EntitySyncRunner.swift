@@ -57,6 +57,8 @@ public struct EntitySyncRunner: Sendable {
         public var shouldStop: @Sendable () -> Bool
         public var progress: @Sendable (EntityProgress) -> Void
         public var logger: Logger
+        /// See ``NodeConfiguration/testCommitDelay``.
+        public var testCommitDelay: Duration = .zero
 
         public init(run: RunRecord, entity: EntityDefinition, fence: WriteFence, client: PCOClient, journal: JournalStore,
                     store: CanonicalStore, transformer: PCOTransformer, overlapSeconds: Int64,
@@ -182,6 +184,11 @@ public struct EntitySyncRunner: Sendable {
                         context.entity.endpoint.parent.map { ResourceIdentifier(type: parentTypeName($0), id: id) }
                     }
                     let batch = try context.transformer.transform(document, entity: context.entity, orgID: context.run.orgID, parent: parent)
+                    if context.testCommitDelay > .zero {
+                        logger.info("test hook: page fetched, holding it before the commit",
+                                    metadata: ["sync.step": "\(workflow.nextStep)", "sync.offset": "\(pageRequest.offset)"])
+                        try await Task.sleep(for: context.testCommitDelay)
+                    }
                     let store = context.store
                     let outcome = try await commit(step: workflow.nextStep, kind: "page", effect: { connection in
                         try await store.apply(batch, on: connection)

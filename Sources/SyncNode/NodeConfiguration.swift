@@ -21,6 +21,9 @@ public struct NodeConfiguration: Sendable {
     public var drainTimeout: Duration
     /// Rate-limit budget per credential the limiter assumes before the first response tells it. Default 100 per 20 s.
     public var assumedRateLimit: Int
+    /// For failure tests only: a pause between a page's fetch and its commit, announced in the log,
+    /// so a test can kill the node exactly there. Default zero.
+    public var testCommitDelay: Duration = .zero
 
     public init(
         nodeID: String = "node-1", adminHost: String = "127.0.0.1", adminPort: Int = 8081, shardCount: Int = 64,

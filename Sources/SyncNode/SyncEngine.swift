@@ -132,11 +132,13 @@ public actor SyncEngine {
         }
         let client = try await apiClient(orgID: run.orgID)
         let drainFlag = self.drainFlag
-        let runner = EntitySyncRunner(context: .init(
+        var context = EntitySyncRunner.Context(
             run: run, entity: entity, fence: .shard(shard, epoch: epoch), client: client, journal: journal, store: store,
             transformer: PCOTransformer(manifest: manifest), overlapSeconds: configuration.overlapSeconds,
             shouldStop: { drainFlag.isSet }, progress: { _ in }, logger: logger
-        ))
+        )
+        context.testCommitDelay = configuration.testCommitDelay
+        let runner = EntitySyncRunner(context: context)
         return try await runner.run()
     }
 

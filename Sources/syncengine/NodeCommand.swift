@@ -42,11 +42,16 @@ struct NodeCommand: AsyncParsableCommand {
         let url = try postgres.url()
         let cipher = try tokenCipherFromEnvironment()
         let (host, port) = try parseListenAddress(adminListen ?? environment["SYNC_ADMIN_LISTEN"] ?? "127.0.0.1:8081", option: "--admin-listen")
-        let configuration = NodeConfiguration(
+        let baseConfiguration = NodeConfiguration(
             nodeID: nodeID ?? environment["SYNC_NODE_ID"] ?? "node-1", adminHost: host, adminPort: port,
             shardCount: shards ?? environment["SYNC_SHARDS"].flatMap(Int.init) ?? 64, overlapSeconds: overlapSeconds,
             drainTimeout: .seconds(drainTimeout)
         )
+        var configurationWithHooks = baseConfiguration
+        if let delay = environment["SYNC_TEST_COMMIT_DELAY_MS"].flatMap(Int.init) {
+            configurationWithHooks.testCommitDelay = .milliseconds(delay)
+        }
+        let configuration = configurationWithHooks
         var logger = commandLogger("syncengine.node", defaultLevel: .info)
         logger[metadataKey: "sync.node"] = "\(configuration.nodeID)"
 

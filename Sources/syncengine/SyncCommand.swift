@@ -9,7 +9,8 @@ import SyncNode
 struct SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "sync", abstract: "Start a sync run of an organization.")
 
-    @Option(help: "The organization id.") var org: String
+    @Option(help: "The organization id.") var org: String?
+    @Option(help: "Follow this existing run instead of starting one (implies --wait).") var follow: UUID?
     @Option(help: "full, delta or reconcile.") var strategy: SyncStrategy = .full
     @Option(help: "A node's admin URL (default: $SYNC_ADMIN_URL or http://127.0.0.1:8081).") var node: String?
     @Flag(help: "Wait for the run to end; on a terminal, show a progress bar per entity.") var wait = false
@@ -19,6 +20,11 @@ struct SyncCommand: AsyncParsableCommand {
     func run() async throws {
         let base = node ?? ProcessInfo.processInfo.environment["SYNC_ADMIN_URL"]?.split(separator: ",").first.map(String.init)
             ?? "http://127.0.0.1:8081"
+        if let follow {
+            try await followRun(follow, base: base)
+            return
+        }
+        guard let org else { throw ValidationError("give --org ORG (or --follow RUN_ID)") }
         var request = HTTPClientRequest(url: "\(base)/v1/orgs/\(org)/syncs")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
@@ -34,11 +40,15 @@ struct SyncCommand: AsyncParsableCommand {
             if json { print(#"{"run_id":"\#(accepted.run_id)","created":\#(accepted.created)}"#) }
             return
         }
+        try await followRun(accepted.run_id, base: base)
+    }
+
+    private func followRun(_ runID: UUID, base: String) async throws {
         let interactive = isatty(STDOUT_FILENO) == 1 && !json
         let deadline = ContinuousClock.now + .seconds(timeout)
         var drawnLines = 0
         while true {
-            let (code, text) = try await send(HTTPClientRequest(url: "\(base)/v1/runs/\(accepted.run_id)"), to: base)
+            let (code, text) = try await send(HTTPClientRequest(url: "\(base)/v1/runs/\(runID)"), to: base)
             guard code == 200 else { throw CLIError("run status answered \(code): \(text)") }
             let decoder = JSONDecoder()
             decoder.dateDecodingStrategy = .iso8601
@@ -72,7 +82,7 @@ struct SyncCommand: AsyncParsableCommand {
     }
 }
 
-extension SyncStrategy: ExpressibleByArgument {}
+extension SyncStrategy: @retroactive ExpressibleByArgument {}
 
 /// Per-entity progress bars drawn in place with ANSI escapes.
 enum ProgressBars {
@@ -100,4 +110,8 @@ enum ProgressBars {
         FileHandle.standardOutput.write(Data(output.utf8))
         return run.entities.count + 1
     }
+}
+
+extension UUID: @retroactive ExpressibleByArgument {
+    public init?(argument: String) { self.init(uuidString: argument) }
 }

@@ -18,6 +18,16 @@ public struct JournalStore: Sendable {
         self.logger = logger
     }
 
+    /// A transaction whose closure errors come out as thrown (PostgresNIO wraps them), so callers
+    /// can tell `ownershipLost` from a failed BEGIN or COMMIT.
+    func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> sending Result) async throws -> Result {
+        do {
+            return try await client.withTransaction(logger: logger, body)
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error.beginError ?? error.commitError ?? error
+        }
+    }
+
     // MARK: - Runs
 
     public enum RunCreation: Sendable, Hashable {
@@ -29,7 +39,7 @@ public struct JournalStore: Sendable {
     /// Starts a run for an org, unless one is already active. With a `requestKey`, repeating the same
     /// request returns the run the first one created.
     public func createRun(orgID: String, strategy: SyncStrategy, requestKey: String? = nil) async throws -> RunCreation {
-        try await client.withTransaction(logger: logger) { connection in
+        try await transaction { connection in
             // Serialise run creation per org, so two requests cannot both see "no active run".
             guard try await connection.query("SELECT 1 FROM organizations WHERE id = \(orgID) FOR UPDATE", logger: logger)
                 .decode(Int.self).first(where: { _ in true }) != nil
@@ -77,7 +87,7 @@ public struct JournalStore: Sendable {
 
     /// pending -> running, stamping `started_at` (database time: the cutoff for reconciliation).
     public func markRunning(id: UUID, fence: WriteFence) async throws -> RunRecord {
-        try await client.withTransaction(logger: logger) { connection in
+        try await transaction { connection in
             try await FenceStore.check(fence, on: connection, workflowID: "run/\(id)", step: nil, logger: logger)
             try await connection.query("""
                 UPDATE sync_runs SET state = 'running', started_at = coalesce(started_at, now()),
@@ -94,7 +104,7 @@ public struct JournalStore: Sendable {
     /// running -> completed | failed (with the reason).
     public func finishRun(id: UUID, state: RunState, reason: String?, fence: WriteFence) async throws {
         precondition(state.isTerminal, "finishRun with non-terminal state \(state)")
-        try await client.withTransaction(logger: logger) { connection in
+        try await transaction { connection in
             try await FenceStore.check(fence, on: connection, workflowID: "run/\(id)", step: nil, logger: logger)
             try await connection.query("""
                 UPDATE sync_runs SET state = \(state.rawValue)::run_state, failure_reason = \(state == .failed ? (reason ?? "unknown") : nil),

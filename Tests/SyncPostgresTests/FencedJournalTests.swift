@@ -1,0 +1,95 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SyncCore
+import SyncTestSupport
+import Testing
+@testable import SyncPostgres
+
+@Suite("Fenced journal against a real Postgres")
+struct FencedJournalTests {
+    static func withClient(_ body: @Sendable (PostgresClient, TemporaryDatabase) async throws -> Void) async throws {
+        try await TemporaryDatabase.withMigrated(prefix: "fence") { database in
+            let client = PostgresClient(configuration: database.url.clientConfiguration, backgroundLogger: TestServices.logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await client.run() }
+                defer { group.cancelAll() }
+                try await client.query("INSERT INTO organizations (id, name, adapter, api_base_url) VALUES ('o1', 'O', 'pco', 'http://x')")
+                try await body(client, database)
+            }
+        }
+    }
+
+    static func page(_ id: String) -> CanonicalBatch {
+        CanonicalBatch(orgID: "o1", adapter: "pco", records: [CanonicalRecord(
+            key: ExternalKey(kind: .person, externalType: "Person", externalID: id), values: ["first_name": .text("Z")], raw: "{}"
+        )])
+    }
+
+    @Test("a commit under a stale shard epoch fails with ownership lost, and nothing of its page is visible")
+    func staleEpoch() async throws {
+        try await Self.withClient { client, _ in
+            let fences = FenceStore(client: client, logger: TestServices.logger)
+            let journal = JournalStore(client: client, logger: TestServices.logger)
+            let store = CanonicalStore(logger: TestServices.logger)
+            guard case .created(let run) = try await journal.createRun(orgID: "o1", strategy: .full) else {
+                Issue.record("no run created"); return
+            }
+            let old = try await fences.acquireShard(7, owner: "a")
+            try await journal.commit(workflowID: "w", step: 0, kind: "page", runID: run.id, fence: .shard(7, epoch: old),
+                                     effect: { try await store.apply(Self.page("p1"), on: $0) }, record: { _ in ["ok": 1] })
+            let new = try await fences.acquireShard(7, owner: "b")
+            #expect(new == old + 1)
+            await #expect {
+                try await journal.commit(workflowID: "w", step: 1, kind: "page", runID: run.id, fence: .shard(7, epoch: old),
+                                         effect: { try await store.apply(Self.page("p2"), on: $0) }, record: { _ in ["ok": 1] })
+            } throws: { error in
+                (error as? JournalError)?.code == .ownershipLost
+            }
+            let people = try await client.query("SELECT count(*)::int FROM people").decode(Int.self).first { _ in true }
+            #expect(people == 1, "p2 must not be visible")
+            let links = try await client.query("SELECT count(*)::int FROM external_links WHERE external_id = 'p2'").decode(Int.self).first { _ in true }
+            #expect(links == 0)
+            // The new owner commits the same step fine.
+            try await journal.commit(workflowID: "w", step: 1, kind: "page", runID: run.id, fence: .shard(7, epoch: new),
+                                     effect: { try await store.apply(Self.page("p2"), on: $0) }, record: { _ in ["ok": 1] })
+        }
+    }
+
+    @Test("a retried step finds its own row: already committed, and its effect is not applied twice")
+    func retriedStep() async throws {
+        try await Self.withClient { client, _ in
+            let fences = FenceStore(client: client, logger: TestServices.logger)
+            let journal = JournalStore(client: client, logger: TestServices.logger)
+            guard case .created(let run) = try await journal.createRun(orgID: "o1", strategy: .full) else { return }
+            let epoch = try await fences.acquireShard(1, owner: "a")
+            for attempt in 0..<2 {
+                do {
+                    try await journal.commit(workflowID: "w", step: 0, kind: "effect", runID: run.id, fence: .shard(1, epoch: epoch),
+                                             effect: { connection in
+                                                 try await connection.query("UPDATE organizations SET name = name || '+' WHERE id = 'o1'", logger: TestServices.logger)
+                                             }, record: { _ in ["attempt": attempt] })
+                    #expect(attempt == 0)
+                } catch let error as JournalError {
+                    #expect(attempt == 1 && error.code == .alreadyCommitted)
+                }
+            }
+            let name = try await client.query("SELECT name FROM organizations WHERE id = 'o1'").decode(String.self).first { _ in true }
+            #expect(name == "O+")
+            #expect(try await journal.stepExists(workflowID: "w", step: 0))
+            #expect(try await !journal.stepExists(workflowID: "w", step: 1))
+        }
+    }
+
+    @Test("a second sync of an org while one is active returns the active run")
+    func oneActiveRunPerOrg() async throws {
+        try await Self.withClient { client, _ in
+            let journal = JournalStore(client: client, logger: TestServices.logger)
+            guard case .created(let first) = try await journal.createRun(orgID: "o1", strategy: .full) else {
+                Issue.record("no run"); return
+            }
+            #expect(try await journal.createRun(orgID: "o1", strategy: .delta) == .alreadyActive(first))
+            await #expect(throws: JournalError.self) { try await journal.createRun(orgID: "nope", strategy: .full) }
+        }
+    }
+}
