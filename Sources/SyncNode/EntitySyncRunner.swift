@@ -59,6 +59,8 @@ public struct EntitySyncRunner: Sendable {
         public var logger: Logger
         /// See ``NodeConfiguration/testCommitDelay``.
         public var testCommitDelay: Duration = .zero
+        /// Partition workflows a nested listing is split into (see ``EntitySyncPlan/partitions``).
+        public var nestedPartitions: Int = 1
 
         public init(run: RunRecord, entity: EntityDefinition, fence: WriteFence, client: PCOClient, journal: JournalStore,
                     store: CanonicalStore, transformer: PCOTransformer, overlapSeconds: Int64,
@@ -83,9 +85,23 @@ public struct EntitySyncRunner: Sendable {
     public static func workflowID(run: UUID, entity: String) -> String { "run/\(run.uuidString.lowercased())/\(entity)" }
 
     let context: Context
-    var workflowID: String { Self.workflowID(run: context.run.id, entity: context.entity.name) }
+    /// Set for a partition workflow of a nested listing: its index and its (derived) plan.
+    let partition: (index: Int, plan: EntitySyncPlan)?
 
-    public init(context: Context) { self.context = context }
+    var workflowID: String {
+        let base = Self.workflowID(run: context.run.id, entity: context.entity.name)
+        return partition.map { "\(base)#\($0.index)" } ?? base
+    }
+
+    public init(context: Context) {
+        self.context = context
+        self.partition = nil
+    }
+
+    init(context: Context, partition: (index: Int, plan: EntitySyncPlan)) {
+        self.context = context
+        self.partition = partition
+    }
 
     /// Runs the workflow to a final state (completed or failed) and returns it.
     public func run() async throws -> EntityWorkflow {
@@ -154,7 +170,8 @@ public struct EntitySyncRunner: Sendable {
     private func perform(_ action: EntityWorkflow.Action, on workflow: inout EntityWorkflow, logger: Logger) async throws {
         switch action {
         case .plan:
-            let plan = try await makePlan()
+            let plan: EntitySyncPlan
+            if let partition { plan = partition.plan } else { plan = try await makePlan() }
             try await commit(.planned(plan), step: workflow.nextStep) { _ in () }
             workflow.apply(.planned(plan))
         case .fetch(let request):
@@ -203,6 +220,15 @@ public struct EntitySyncRunner: Sendable {
                     return
                 }
             }
+        case .runPartitions(let count):
+            guard let plan = workflow.plan else { preconditionFailure("partitions without a plan in \(workflowID)") }
+            let summary = try await runPartitions(count: count, of: plan)
+            if let failure = summary.failure {
+                try await fail(&workflow, reason: failure, logger: logger)
+                return
+            }
+            try await commit(.partitionsCompleted(summary.totals), step: workflow.nextStep) { _ in () }
+            workflow.apply(.partitionsCompleted(summary.totals))
         case .reconcile:
             let table = try kind().table
             let orgID = context.run.orgID
@@ -227,7 +253,10 @@ public struct EntitySyncRunner: Sendable {
             let runID = context.run.id
             let watermarkDate = watermark.map { Date(timeIntervalSince1970: TimeInterval($0.secondsSinceEpoch)) }
             let logger = logger
+            let isPartition = partition != nil
             try await commit(step: workflow.nextStep, kind: "completed", effect: { connection in
+                // A partition's completion only ends its own workflow; the parent workflow owns the cursor.
+                guard !isPartition else { return }
                 try await connection.query("""
                     INSERT INTO entity_cursors (org_id, entity, watermark, last_full_pass_at, last_full_pass_run)
                     VALUES (\(orgID), \(entity), \(watermarkDate), CASE WHEN \(fullPass) THEN now() END, CASE WHEN \(fullPass) THEN \(runID) END)
@@ -243,6 +272,37 @@ public struct EntitySyncRunner: Sendable {
         case .finished:
             return
         }
+    }
+
+    /// Runs every partition workflow concurrently to its end and adds them up. A partition that fails
+    /// makes the parent fail; an interruption or lost ownership is rethrown once all have stopped.
+    private func runPartitions(count: Int, of plan: EntitySyncPlan) async throws -> (totals: PartitionSummary, failure: String?) {
+        let context = self.context
+        let results = try await withThrowingTaskGroup(of: EntityWorkflow.self, returning: [EntityWorkflow].self) { group in
+            for index in 0..<count {
+                group.addTask { try await EntitySyncRunner(context: context, partition: (index, plan.partition(index))).run() }
+            }
+            var finished: [EntityWorkflow] = []
+            var firstError: (any Error)?
+            while let next = await group.nextResult() {
+                switch next {
+                case .success(let workflow): finished.append(workflow)
+                case .failure(let error): firstError = firstError ?? error
+                }
+            }
+            if let firstError { throw firstError }
+            return finished
+        }
+        var totals = PartitionSummary(partitions: count, pages: 0, fetched: 0, rowsWritten: 0, counters: RequestCounters())
+        var failure: String?
+        for workflow in results {
+            totals.pages += workflow.pages
+            totals.fetched += workflow.fetched
+            totals.rowsWritten += workflow.rowsWritten
+            totals.counters = totals.counters + workflow.counters
+            if case .failed(let reason) = workflow.status { failure = failure ?? reason }
+        }
+        return (totals, failure)
     }
 
     private func fail(_ workflow: inout EntityWorkflow, reason: String, logger: Logger) async throws {
@@ -327,7 +387,7 @@ public struct EntitySyncRunner: Sendable {
             entity: entity, strategy: context.run.strategy,
             watermark: watermark.map { UTCTimestamp(secondsSinceEpoch: Int64($0.timeIntervalSince1970)) },
             runStartedAt: UTCTimestamp(secondsSinceEpoch: Int64(started.timeIntervalSince1970)),
-            overlapSeconds: context.overlapSeconds, parentIDs: parentIDs
+            overlapSeconds: context.overlapSeconds, parentIDs: parentIDs, nestedPartitions: context.nestedPartitions
         )
     }
 }

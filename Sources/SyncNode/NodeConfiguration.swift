@@ -21,6 +21,9 @@ public struct NodeConfiguration: Sendable {
     public var drainTimeout: Duration
     /// Rate-limit budget per credential the limiter assumes before the first response tells it. Default 100 per 20 s.
     public var assumedRateLimit: Int
+    /// Concurrent partition workflows a nested listing (one request per household or group) is
+    /// split into. Default 8.
+    public var nestedPartitions: Int = 8
     /// For failure tests only: a pause between a page's fetch and its commit, announced in the log,
     /// so a test can kill the node exactly there. Default zero.
     public var testCommitDelay: Duration = .zero

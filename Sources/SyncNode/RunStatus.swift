@@ -27,8 +27,21 @@ public struct RunStatus: Sendable, Hashable, Codable {
         for event in events { orchestrator.apply(event) }
         var entities: [EntityProgress] = []
         for entity in graph.levels.flatMap({ $0 }) {
-            let steps = try await journal.steps(of: EntitySyncRunner.workflowID(run: run.id, entity: entity), as: EntityStep.self)
-            let workflow = EntityWorkflow.replay(steps)
+            let workflowID = EntitySyncRunner.workflowID(run: run.id, entity: entity)
+            let steps = try await journal.steps(of: workflowID, as: EntityStep.self)
+            var workflow = EntityWorkflow.replay(steps)
+            // Partitions still paging report through their own journals until the parent adds them up.
+            if let plan = workflow.plan, plan.partitions > 1, !steps.contains(where: { $0.kind == "partitions_completed" }) {
+                var totals = PartitionSummary(partitions: plan.partitions, pages: 0, fetched: 0, rowsWritten: 0, counters: RequestCounters())
+                for index in 0..<plan.partitions {
+                    let part = EntityWorkflow.replay(try await journal.steps(of: "\(workflowID)#\(index)", as: EntityStep.self))
+                    totals.pages += part.pages
+                    totals.fetched += part.fetched
+                    totals.rowsWritten += part.rowsWritten
+                    totals.counters = totals.counters + part.counters
+                }
+                workflow.apply(.partitionsCompleted(totals))
+            }
             let state: EntityProgress.State
             switch (workflow.status, orchestrator.states[entity]) {
             case (.completed, _): state = .completed

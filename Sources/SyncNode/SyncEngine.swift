@@ -138,6 +138,7 @@ public actor SyncEngine {
             shouldStop: { drainFlag.isSet }, progress: { _ in }, logger: logger
         )
         context.testCommitDelay = configuration.testCommitDelay
+        context.nestedPartitions = configuration.nestedPartitions
         let runner = EntitySyncRunner(context: context)
         return try await runner.run()
     }

@@ -82,7 +82,7 @@ struct SyncCommand: AsyncParsableCommand {
     }
 }
 
-extension SyncStrategy: @retroactive ExpressibleByArgument {}
+extension SyncStrategy: ExpressibleByArgument {}
 
 /// Per-entity progress bars drawn in place with ANSI escapes.
 enum ProgressBars {

@@ -45,6 +45,15 @@ struct EntityWorkflowTests {
                 guard case .commit(let record) = verdict else { continue }
                 committedPage(page)
                 commit(.page(record))
+            case .runPartitions(let count):
+                var totals = PartitionSummary(partitions: count, pages: 0, fetched: 0, rowsWritten: 0, counters: RequestCounters())
+                for index in 0..<count {
+                    let part = EntityWorkflow.replay(run(plan.partition(index), serve: serve, committedPage: committedPage))
+                    totals.pages += part.pages
+                    totals.fetched += part.fetched
+                    totals.counters = totals.counters + part.counters
+                }
+                commit(.partitionsCompleted(totals))
             case .reconcile: commit(.reconciled(softDeleted: 0))
             case .complete(let watermark): commit(.completed(watermark: watermark))
             case .finished: return journal
@@ -141,6 +150,28 @@ struct EntityWorkflowTests {
         #expect(journal.map(\.kind) == ["planned", "reconciled", "completed"])
     }
 
+    @Test("a nested listing split into partitions covers every parent exactly once, then reconciles once")
+    func partitions() {
+        let parents = (1...11).map { "p\($0)" }
+        let plan = EntitySyncPlan.make(entity: Self.entity([], orderable: [], hasUpdatedAt: false, parent: "Parent"), strategy: .full,
+                                       watermark: nil, runStartedAt: Self.start, overlapSeconds: 0, parentIDs: parents, nestedPartitions: 4)
+        #expect(plan.partitions == 4)
+        #expect((0..<4).flatMap { plan.partition($0).parentIDs ?? [] }.sorted() == parents.sorted())
+        #expect((0..<4).allSatisfy { plan.partition($0).phases == [.pass] && plan.partition($0).partitions == 1 })
+        var listed: [String] = []
+        let journal = Self.run(plan) { request in
+            listed.append(request.parentID ?? "none")
+            return Self.page([1, 2], next: false)
+        }
+        #expect(listed.sorted() == parents.sorted(), "each parent listed once")
+        #expect(journal.map(\.kind) == ["planned", "partitions_completed", "reconciled", "completed"])
+        let replayed = EntityWorkflow.replay(journal)
+        #expect(replayed.status == .completed && replayed.pages == 11 && replayed.fetched == 22)
+        let few = EntitySyncPlan.make(entity: Self.entity([], orderable: [], hasUpdatedAt: false, parent: "Parent"), strategy: .full,
+                                      watermark: nil, runStartedAt: Self.start, overlapSeconds: 0, parentIDs: ["a"], nestedPartitions: 4)
+        #expect(few.partitions == 1, "never more partitions than parents")
+    }
+
     @Test("replaying any prefix of a journal resumes exactly where the live workflow was")
     func replayMatchesLive() {
         let ids = Array(1...23)
@@ -162,6 +193,7 @@ struct EntityWorkflowTests {
                     }
                     rest.append(.page(record)); resumed.apply(.page(record))
                 case .reconcile: rest.append(.reconciled(softDeleted: 0)); resumed.apply(.reconciled(softDeleted: 0))
+                case .runPartitions: Issue.record("a flat listing never partitions"); return
                 case .complete(let watermark): rest.append(.completed(watermark: watermark)); resumed.apply(.completed(watermark: watermark))
                 case .finished: break
                 }

@@ -73,15 +73,13 @@ struct DurableSyncTests {
             try await query("SELECT count(*)::int FROM workflow_steps WHERE workflow_id LIKE 'run/%/%'", as: Int.self).first ?? 0
         }
 
-        /// Entity workflows dispatched and not yet finished, per the journal.
+        /// Workflows (entities and partitions of nested listings) that had started and not finished:
+        /// each may have had one page in flight. A workflow journals its plan before it fetches anything.
         func runningWorkflows() async throws -> Int {
-            let dispatched = try await query("""
-                SELECT count(*)::int FROM workflow_steps WHERE workflow_id NOT LIKE 'run/%/%' AND result ? 'dispatched'
+            try await query("""
+                SELECT count(DISTINCT workflow_id)::int FROM workflow_steps s WHERE workflow_id LIKE 'run/%/%'
+                AND NOT EXISTS (SELECT 1 FROM workflow_steps f WHERE f.workflow_id = s.workflow_id AND f.kind IN ('completed', 'failed'))
                 """, as: Int.self).first ?? 0
-            let finished = try await query("""
-                SELECT count(*)::int FROM workflow_steps WHERE workflow_id LIKE 'run/%/%' AND kind IN ('completed', 'failed')
-                """, as: Int.self).first ?? 0
-            return dispatched - finished
         }
 
         /// Page requests the simulator answered with 200, as path-with-query -> count.

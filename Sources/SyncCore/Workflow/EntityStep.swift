@@ -4,6 +4,8 @@ public enum EntityStep: Sendable, Hashable, Codable {
     case planned(EntitySyncPlan)
     /// A page whose rows committed in the same transaction as this step.
     case page(PageStepRecord)
+    /// Every partition of a nested listing completed its pages (journaled in the partitions' own workflows).
+    case partitionsCompleted(PartitionSummary)
     /// Rows the completed pass did not see were soft-deleted.
     case reconciled(softDeleted: Int)
     case completed(watermark: UTCTimestamp?)
@@ -14,6 +16,7 @@ public enum EntityStep: Sendable, Hashable, Codable {
         switch self {
         case .planned: "planned"
         case .page: "page"
+        case .partitionsCompleted: "partitions_completed"
         case .reconciled: "reconciled"
         case .completed: "completed"
         case .failed: "failed"
@@ -40,5 +43,22 @@ public struct PageStepRecord: Sendable, Hashable, Codable {
         self.rowsWritten = rowsWritten
         self.counters = counters
         self.totalCount = totalCount
+    }
+}
+
+/// What the partitions of a nested listing did, added up.
+public struct PartitionSummary: Sendable, Hashable, Codable {
+    public var partitions: Int
+    public var pages: Int
+    public var fetched: Int
+    public var rowsWritten: Int
+    public var counters: RequestCounters
+
+    public init(partitions: Int, pages: Int, fetched: Int, rowsWritten: Int, counters: RequestCounters) {
+        self.partitions = partitions
+        self.pages = pages
+        self.fetched = fetched
+        self.rowsWritten = rowsWritten
+        self.counters = counters
     }
 }

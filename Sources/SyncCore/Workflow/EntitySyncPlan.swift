@@ -19,6 +19,9 @@ public struct EntitySyncPlan: Sendable, Hashable, Codable {
     public var perPage: Int
     /// The watermark the workflow will store when it completes.
     public var completionWatermark: UTCTimestamp?
+    /// A nested listing (one request per parent) is split into this many partition workflows that
+    /// run concurrently, each over every n-th parent, each journaled on its own. 1 = no split.
+    public var partitions: Int = 1
 
     public init(entity: String, strategy: SyncStrategy, phases: [Phase], parentIDs: [String]?,
                 runStartedAt: UTCTimestamp, perPage: Int, completionWatermark: UTCTimestamp?) {
@@ -41,7 +44,7 @@ public struct EntitySyncPlan: Sendable, Hashable, Codable {
     /// - Reconcile: a pass and reconciliation.
     public static func make(
         entity: EntityDefinition, strategy: SyncStrategy, watermark: UTCTimestamp?, runStartedAt: UTCTimestamp,
-        overlapSeconds: Int64, parentIDs: [String]?
+        overlapSeconds: Int64, parentIDs: [String]?, nestedPartitions: Int = 1
     ) -> EntitySyncPlan {
         let method = entity.deltaMethod
         let phases: [Phase]
@@ -64,9 +67,25 @@ public struct EntitySyncPlan: Sendable, Hashable, Codable {
             completionWatermark = watermark
         }
         if method == .fullRefresh { completionWatermark = nil }
-        return EntitySyncPlan(
+        var plan = EntitySyncPlan(
             entity: entity.name, strategy: strategy, phases: phases, parentIDs: entity.endpoint.isNested ? (parentIDs ?? []) : nil,
             runStartedAt: runStartedAt, perPage: entity.endpoint.perPage, completionWatermark: completionWatermark
         )
+        if let parents = plan.parentIDs {
+            plan.partitions = max(1, min(nestedPartitions, parents.count))
+        }
+        return plan
+    }
+
+    /// The plan of partition `index` of `partitions`: the fetch phases of this plan over every
+    /// `partitions`-th parent, no reconciliation and no watermark (the parent workflow does those).
+    public func partition(_ index: Int) -> EntitySyncPlan {
+        precondition((0..<partitions).contains(index), "partition \(index) of \(partitions) for \(entity)")
+        var part = self
+        part.phases = phases.filter { $0 != .reconcile }
+        part.parentIDs = parentIDs.map { ids in ids.indices.filter { $0 % partitions == index }.map { ids[$0] } }
+        part.completionWatermark = nil
+        part.partitions = 1
+        return part
     }
 }

@@ -17,6 +17,9 @@ public struct EntityWorkflow: Sendable, Hashable {
         /// Journal this plan as step 0 (the shell builds it with ``EntitySyncPlan/make``).
         case plan
         case fetch(PageRequest)
+        /// Run the partition workflows of a nested listing to completion (``EntitySyncPlan/partition(_:)``),
+        /// then journal `.partitionsCompleted` with their totals.
+        case runPartitions(count: Int)
         /// Soft-delete rows this workflow did not see, then journal `.reconciled`.
         case reconcile
         /// Journal `.completed` and store the watermark with it.
@@ -75,6 +78,14 @@ public struct EntityWorkflow: Sendable, Hashable {
                 expectedRecords = total
             }
             cursor = record.next
+        case .partitionsCompleted(let summary):
+            pages += summary.pages
+            fetched += summary.fetched
+            rowsWritten += summary.rowsWritten
+            counters = counters + summary.counters
+            // The partitions covered every fetch phase: continue at reconciliation, if planned.
+            let reconcileIndex = plan?.phases.indices.first { plan?.phases[$0] == .reconcile }
+            cursor = EntitySyncCursor(phaseIndex: reconcileIndex ?? plan?.phases.count ?? 0)
         case .reconciled(let count):
             softDeleted += count
             // Phases skipped without a step (a nested entity with no parents) end at the reconcile phase.
@@ -98,6 +109,7 @@ public struct EntityWorkflow: Sendable, Hashable {
         guard cursor.phaseIndex < plan.phases.count else { return .complete(watermark: plan.completionWatermark) }
         let phase = plan.phases[cursor.phaseIndex]
         if case .reconcile = phase { return .reconcile }
+        if plan.partitions > 1 { return .runPartitions(count: plan.partitions) }
         if let parents = plan.parentIDs, cursor.parentIndex >= parents.count {
             // A nested entity with no parents left (or none at all) has finished this phase.
             var skipped = self
