@@ -240,7 +240,7 @@ public struct EntitySyncRunner: Sendable {
                     UPDATE \(table) SET deleted_at = now()
                     WHERE org_id = $1 AND deleted_at IS NULL AND synced_at < $2
                     RETURNING 1
-                    """, binds: try bindingsOf(orgID, cutoff)), logger: logger)
+                    """, binds: try postgresBindings(orgID, cutoff)), logger: logger)
                 var count = 0
                 for try await _ in rows { count += 1 }
                 return count
@@ -379,7 +379,7 @@ public struct EntitySyncRunner: Sendable {
                 SELECT l.external_id FROM external_links l JOIN \(parentKind.table) p ON p.id = l.internal_id
                 WHERE l.org_id = $1 AND l.adapter = $2 AND l.external_type = $3 AND p.deleted_at IS NULL
                 ORDER BY length(l.external_id), l.external_id
-                """, binds: try bindingsOf(orgID, context.transformer.manifest.adapter, parentEntity.primaryTypeName)), logger: logger)
+                """, binds: try postgresBindings(orgID, context.transformer.manifest.adapter, parentEntity.primaryTypeName)), logger: logger)
             for try await id in rows.decode(String.self) { ids.append(id) }
             parentIDs = ids
         }
@@ -390,10 +390,4 @@ public struct EntitySyncRunner: Sendable {
             overlapSeconds: context.overlapSeconds, parentIDs: parentIDs, nestedPartitions: context.nestedPartitions
         )
     }
-}
-
-func bindingsOf(_ values: any PostgresThrowingDynamicTypeEncodable...) throws -> PostgresBindings {
-    var binds = PostgresBindings(capacity: values.count)
-    for value in values { try binds.append(value) }
-    return binds
 }

@@ -92,7 +92,7 @@ public struct ConvergenceCheck: Sendable {
             SELECT l.external_id, coalesce(t.raw->'attributes', '{}'::jsonb)::text
             FROM \(kind.table) t JOIN external_links l ON l.internal_id = t.id
             WHERE t.org_id = $1 AND t.deleted_at IS NULL AND l.external_type = $2
-            """, binds: try bindingsOf(orgID, entity.primaryTypeName)), logger: logger)
+            """, binds: try postgresBindings(orgID, entity.primaryTypeName)), logger: logger)
         var result: [String: [String: JSONValue]] = [:]
         let decoder = JSONDecoder()
         for try await (id, attributes) in rows.decode((String, String).self) {

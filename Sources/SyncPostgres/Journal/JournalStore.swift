@@ -47,12 +47,12 @@ public struct JournalStore: Sendable {
                 throw JournalError(code: .invalidState, workflowID: "org/\(orgID)", detail: "unknown organization '\(orgID)'")
             }
             if let requestKey, let existing = try await Self.runs(
-                where: "request_key = $1", binds: bindings(requestKey), on: connection, logger: logger
+                where: "request_key = $1", binds: postgresBindings(requestKey), on: connection, logger: logger
             ).first {
                 return .alreadyActive(existing)
             }
             if let active = try await Self.runs(
-                where: "org_id = $1 AND state IN ('pending', 'running')", binds: bindings(orgID), on: connection, logger: logger
+                where: "org_id = $1 AND state IN ('pending', 'running')", binds: postgresBindings(orgID), on: connection, logger: logger
             ).first {
                 return .alreadyActive(active)
             }
@@ -61,14 +61,14 @@ public struct JournalStore: Sendable {
                 INSERT INTO sync_runs (id, org_id, strategy, request_key)
                 VALUES (\(id), \(orgID), \(strategy.rawValue)::sync_strategy, \(requestKey))
                 """, logger: logger)
-            let created = try await Self.runs(where: "id = $1", binds: bindings(id), on: connection, logger: logger)
+            let created = try await Self.runs(where: "id = $1", binds: postgresBindings(id), on: connection, logger: logger)
             return .created(created[0])
         }
     }
 
     public func run(id: UUID) async throws -> RunRecord? {
         try await client.withConnection { connection in
-            try await Self.runs(where: "id = $1", binds: bindings(id), on: connection, logger: logger).first
+            try await Self.runs(where: "id = $1", binds: postgresBindings(id), on: connection, logger: logger).first
         }
     }
 
@@ -94,7 +94,7 @@ public struct JournalStore: Sendable {
                        leader_term = \(Self.term(of: fence))
                 WHERE id = \(id) AND state IN ('pending', 'running')
                 """, logger: logger)
-            guard let run = try await Self.runs(where: "id = $1", binds: bindings(id), on: connection, logger: logger).first else {
+            guard let run = try await Self.runs(where: "id = $1", binds: postgresBindings(id), on: connection, logger: logger).first else {
                 throw JournalError(code: .invalidState, workflowID: "run/\(id)", detail: "no such run")
             }
             return run

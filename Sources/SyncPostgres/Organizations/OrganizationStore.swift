@@ -65,7 +65,7 @@ public struct OrganizationStore: Sendable {
     }
 
     public func organization(id: String) async throws -> Organization? {
-        try await organizations(where: "id = $1", binds: bindings(id)).first
+        try await organizations(where: "id = $1", binds: postgresBindings(id)).first
     }
 
     public func all() async throws -> [Organization] {

@@ -61,7 +61,7 @@ public struct CanonicalStore: Sendable {
                 SET is_placeholder = l.is_placeholder AND excluded.is_placeholder,
                     updated_at = CASE WHEN l.is_placeholder AND NOT excluded.is_placeholder THEN now() ELSE l.updated_at END
             RETURNING external_type, external_id, internal_id, (xmax = 0 AND is_placeholder)
-            """, binds: bindings(
+            """, binds: postgresBindings(
                 batch.orgID, batch.adapter, keys.map(\.externalType), keys.map(\.externalID),
                 keys.map(\.kind.rawValue), keys.map { own[$0]! }
             ))
@@ -174,15 +174,15 @@ public struct CanonicalStore: Sendable {
             SELECT $1, source_id, relationship, target_id, source_entity, target_entity FROM wanted
             ORDER BY source_id, relationship, target_id
             ON CONFLICT DO NOTHING
-            """, binds: bindings(batch.orgID, assertedSources, assertedRelationships, sources, relationships, targets,
+            """, binds: postgresBindings(batch.orgID, assertedSources, assertedRelationships, sources, relationships, targets,
                                  sourceKinds, targetKinds))
         try await connection.query(query, logger: logger)
         outcome.statements += 1
     }
 }
 
-/// Bindings from values of mixed types, in order.
-func bindings(_ values: any PostgresThrowingDynamicTypeEncodable...) throws -> PostgresBindings {
+/// Bindings from values of mixed types, in order, for queries built with `PostgresQuery(unsafeSQL:binds:)`.
+public func postgresBindings(_ values: any PostgresThrowingDynamicTypeEncodable...) throws -> PostgresBindings {
     var binds = PostgresBindings(capacity: values.count)
     for value in values { try binds.append(value) }
     return binds

@@ -4,13 +4,15 @@ import PostgresNIO
 ///
 /// PostgresNIO encodes arrays of non-optional elements only; canonical columns are nullable, and the
 /// bulk store sends each column as one text array that SQL casts to the column's type.
-struct NullableTextArray: PostgresNonThrowingEncodable, Sendable {
-    var elements: [String?]
+public struct NullableTextArray: PostgresNonThrowingEncodable, Sendable {
+    public var elements: [String?]
 
-    static var psqlType: PostgresDataType { .textArray }
-    static var psqlFormat: PostgresFormat { .binary }
+    public init(elements: [String?]) { self.elements = elements }
 
-    func encode<JSONEncoder: PostgresJSONEncoder>(into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
+    public static var psqlType: PostgresDataType { .textArray }
+    public static var psqlFormat: PostgresFormat { .binary }
+
+    public func encode<JSONEncoder: PostgresJSONEncoder>(into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
         // Binary array format: ndim, has-null flag, element type, then per dimension (length, lower bound),
         // then each element as int32 length (-1 for NULL) and bytes.
         buffer.writeInteger(elements.isEmpty ? 0 : 1, as: Int32.self)
