@@ -34,8 +34,8 @@ public struct PCOTransformer: Sendable {
     ) throws(PCOTransformError) -> CanonicalBatch {
         var batch = CanonicalBatch(orgID: orgID, adapter: manifest.adapter)
         let included = IncludedIndex(document.included)
+        // jsonb normalises key order, so the raw document is encoded without sorting.
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
         // Included records first, so a primary record of the same key (the fresher copy) wins.
         for resource in document.included {
             guard typeIndex[resource.type] != nil, !resource.attributes.isEmpty else { continue }

@@ -39,6 +39,9 @@ public struct EntityWorkflow: Sendable, Hashable {
 
     /// How many times one page may be re-requested further back before it is accepted as is.
     public static let maximumStepBacks = 4
+    /// Ids of the previous page kept in the cursor for the overlap check: enough to recognise a page
+    /// re-read one step back (a quarter page), few enough to keep journal rows and replay small.
+    public static let overlapIDsKept = 32
 
     public private(set) var plan: EntitySyncPlan?
     public private(set) var cursor: EntitySyncCursor = .start
@@ -149,7 +152,7 @@ public struct EntityWorkflow: Sendable, Hashable {
             // Overlap one record with the next page, so a shift caused by deletions is detectable.
             let advance = page.ids.count > 1 ? page.ids.count - 1 : 1
             return EntitySyncCursor(phaseIndex: cursor.phaseIndex, parentIndex: cursor.parentIndex,
-                                    offset: cursor.offset + advance, previousPageIDs: page.ids)
+                                    offset: cursor.offset + advance, previousPageIDs: Array(page.ids.suffix(Self.overlapIDsKept)))
         }
         if let parents = plan.parentIDs, cursor.parentIndex + 1 < parents.count {
             return EntitySyncCursor(phaseIndex: cursor.phaseIndex, parentIndex: cursor.parentIndex + 1)
