@@ -125,7 +125,7 @@ public struct ReplayBenchmark: Sendable {
                                 comparison: "\(Figure.format(fold / total * 100, decimals: 1))% of the total"))
         table.notes = [
             "medians of \(configuration.runs) runs, ours and the bare read alternating after one untimed run of each",
-            "journal: step 0 .planned (full strategy, Person), then \(configuration.steps - 1) .page steps as EntityWorkflow.pageFetched produced them (100 ids in each cursor), written with JournalStore.commit",
+            "journal: step 0 .planned (full strategy, Person), then \(configuration.steps - 1) .page steps as EntityWorkflow.pageFetched produced them (the last \(EntityWorkflow.overlapIDsKept) ids of each page in its cursor), written with JournalStore.commit",
             "each run checks that the replayed workflow equals the one that wrote the journal",
         ]
         return table
