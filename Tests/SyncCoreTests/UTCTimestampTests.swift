@@ -17,7 +17,9 @@ struct UTCTimestampTests {
     func variants() {
         #expect(UTCTimestamp(iso8601: "2019-12-09T18:48:20+01:00")?.iso8601 == "2019-12-09T17:48:20Z")
         #expect(UTCTimestamp(iso8601: "2019-12-09T17:48:20.123Z")?.iso8601 == "2019-12-09T17:48:20Z")
-        for bad in ["", "2019-12-09", "2019-13-09T17:48:20Z", "2019-12-09T17:48:20Q", "yesterday at noon"] {
+        #expect(UTCTimestamp(iso8601: "2019-12-09T16:48:20-01:00")?.iso8601 == "2019-12-09T17:48:20Z")
+        for bad in ["", "2019-12-09", "2019-13-09T17:48:20Z", "2019-12-09T17:48:20Q", "yesterday at noon",
+                    "2019-12-09T17:48:20+0100", "2019-12-09T17:48:20+01:00:00"] {
             #expect(UTCTimestamp(iso8601: bad) == nil, "\(bad)")
         }
     }

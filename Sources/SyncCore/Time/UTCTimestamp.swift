@@ -37,8 +37,9 @@ public struct UTCTimestamp: Sendable, Hashable, Comparable, Codable, CustomStrin
             switch bytes[index] {
             case 90 where index == bytes.count - 1:  // Z
                 break
-            case 43, 45 where bytes.count - index == 6 && bytes[index + 3] == 58:  // +hh:mm / -hh:mm
-                guard let hours = number((index + 1)..<(index + 3)), let minutes = number((index + 4)..<(index + 6)) else { return nil }
+            case 43, 45:  // +hh:mm / -hh:mm
+                guard bytes.count - index == 6, bytes[index + 3] == 58,
+                      let hours = number((index + 1)..<(index + 3)), let minutes = number((index + 4)..<(index + 6)) else { return nil }
                 offset = (hours * 3600 + minutes * 60) * (bytes[index] == 43 ? 1 : -1)
             default:
                 return nil
