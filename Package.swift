@@ -5,7 +5,7 @@ import PackageDescription
 // the flag below keeps it explicit for readers and for older 5.x consumers of the modules.
 let strictConcurrency: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
-    .unsafeFlags(["-strict-concurrency=complete"]),
+    .unsafeFlags(["-strict-concurrency=complete", "-enforce-exclusivity=checked"]),
 ]
 
 let package = Package(

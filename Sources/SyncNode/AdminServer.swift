@@ -64,11 +64,8 @@ public enum AdminServer {
     }
 
     static func json(_ status: HTTPResponse.Status, _ value: some Encodable, _ context: BasicRequestContext) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys]
         var buffer = ByteBuffer()
-        buffer.writeBytes(try encoder.encode(value))
+        buffer.writeBytes(try SerializedJSONEncoder.encode(value, sortedKeys: true, iso8601Dates: true))
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
     }
 }

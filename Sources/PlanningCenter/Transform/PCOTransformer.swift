@@ -34,12 +34,10 @@ public struct PCOTransformer: Sendable {
     ) throws(PCOTransformError) -> CanonicalBatch {
         var batch = CanonicalBatch(orgID: orgID, adapter: manifest.adapter)
         let included = IncludedIndex(document.included)
-        // jsonb normalises key order, so the raw document is encoded without sorting.
-        let encoder = JSONEncoder()
         // Included records first, so a primary record of the same key (the fresher copy) wins.
         for resource in document.included {
             guard typeIndex[resource.type] != nil, !resource.attributes.isEmpty else { continue }
-            batch.add(try record(from: resource, included: included, parent: nil, orgID: orgID, encoder: encoder))
+            batch.add(try record(from: resource, included: included, parent: nil, orgID: orgID))
         }
         for resource in document.resources {
             guard let target = typeIndex[resource.type], target.entity.name == entity.name else {
@@ -51,7 +49,7 @@ public struct PCOTransformer: Sendable {
             let nestedParent = entity.endpoint.parent.flatMap { parentEntity in
                 parent.map { (relationshipTo(parentEntity, in: entity), $0) }
             }
-            batch.add(try record(from: resource, included: included, parent: nestedParent, orgID: orgID, encoder: encoder))
+            batch.add(try record(from: resource, included: included, parent: nestedParent, orgID: orgID))
         }
         return batch
     }
@@ -63,7 +61,7 @@ public struct PCOTransformer: Sendable {
 
     private func record(
         from resource: JSONAPIResource, included: IncludedIndex, parent: (String?, ResourceIdentifier)?,
-        orgID: String, encoder: JSONEncoder
+        orgID: String
     ) throws(PCOTransformError) -> CanonicalRecord {
         let (entity, kind) = typeIndex[resource.type]!
         let key = ExternalKey(kind: kind, externalType: entity.primaryTypeName, externalID: resource.id)
@@ -97,17 +95,11 @@ public struct PCOTransformer: Sendable {
             ))
         }
 
-        let raw: String
-        do {
-            raw = String(decoding: try encoder.encode(resource), as: UTF8.self)
-        } catch {
-            throw PCOTransformError(code: .unencodable, org: orgID, entity: entity.name, resource: key.description,
-                                    detail: "\(error)")
-        }
+        let raw = JSONText.resource(resource)
         return CanonicalRecord(
             key: key,
             values: values,
-            customFields: customFields(of: resource, included: included, encoder: encoder),
+            customFields: customFields(of: resource, included: included),
             raw: raw,
             sourceCreatedAt: resource.attributes["created_at"]?.stringValue,
             sourceUpdatedAt: resource.attributes["updated_at"]?.stringValue,
@@ -116,7 +108,7 @@ public struct PCOTransformer: Sendable {
     }
 
     /// PCO custom fields arrive as included `FieldDatum` resources: `{field_definition_id: value}`.
-    private func customFields(of resource: JSONAPIResource, included: IncludedIndex, encoder: JSONEncoder) -> String {
+    private func customFields(of resource: JSONAPIResource, included: IncludedIndex) -> String {
         guard let data = resource.relationships["field_data"]?.data else { return "{}" }
         var fields: [String: JSONValue] = [:]
         for identifier in data.identifiers {
@@ -125,8 +117,10 @@ public struct PCOTransformer: Sendable {
             else { continue }
             fields[definition.id] = datum.attributes["value"] ?? .null
         }
-        guard !fields.isEmpty, let encoded = try? encoder.encode(fields) else { return "{}" }
-        return String(decoding: encoded, as: UTF8.self)
+        guard !fields.isEmpty else { return "{}" }
+        var output = ""
+        JSONText.writeObject(fields, into: &output) { JSONText.write($0, into: &$1) }
+        return output
     }
 
     /// The text form of an attribute for a column type; values of the wrong JSON type become NULL

@@ -177,7 +177,7 @@ public struct JournalStore: Sendable {
                 try await connection.query("BEGIN", logger: logger)
                 try await FenceStore.check(fence, on: connection, workflowID: workflowID, step: step, logger: logger)
                 let result = try await effect(connection)
-                let payload = String(decoding: try JSONEncoder().encode(record(result)), as: UTF8.self)
+                let payload = String(decoding: try SerializedJSONEncoder.encode(record(result)), as: UTF8.self)
                 let (shard, epoch, term): (Int?, Int64?, Int64?) = switch fence {
                 case .shard(let shard, let epoch): (shard, epoch, nil)
                 case .leader(let term): (nil, nil, term)

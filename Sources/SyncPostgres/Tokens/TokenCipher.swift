@@ -34,7 +34,7 @@ public struct TokenCipher: Sendable {
 
     /// Seals a credential for one organization: nonce, ciphertext and tag in one blob.
     public func seal(_ credential: StoredCredential, orgID: String) throws -> Data {
-        let plaintext = try JSONEncoder().encode(credential)
+        let plaintext = try SerializedJSONEncoder.encode(credential)
         let box = try AES.GCM.seal(plaintext, using: key, authenticating: Data(orgID.utf8))
         guard let combined = box.combined else { preconditionFailure("AES.GCM with the default nonce always has a combined form") }
         return combined
