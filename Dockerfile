@@ -1,6 +1,7 @@
 # Builds the syncengine executable and ships it with its migrations.
-FROM swift:6.1-bookworm AS build
-RUN apt-get update && apt-get install -y --no-install-recommends libhiredis-dev pkg-config \
+# The toolchain measured here (6.3); swift-prometheus needs at least 6.2.
+FROM swift:6.3-bookworm AS build
+RUN apt-get update && apt-get install -y --no-install-recommends libhiredis-dev pkg-config libssl-dev libcurl4-openssl-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Package.swift ./

@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // Pure logic: manifest, dependency graph, canonical model, rate-limit planning. No I/O, no Foundation.
@@ -51,6 +53,46 @@ let package = Package(
             ],
             swiftSettings: strictConcurrency
         ),
+        // hiredis, the C Redis client (apt: libhiredis-dev); blocking, so SyncRedis runs it off the
+        // cooperative pool.
+        .systemLibrary(
+            name: "CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        // Redis over hiredis on dedicated threads: commands, scripts, pub/sub, reconnection.
+        .target(
+            name: "SyncRedis",
+            dependencies: [
+                "CHiredis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictConcurrency
+        ),
+        // The node-to-node protocol without sockets: frames, messages, the handshake's proof (pure code
+        // over ByteBuffer, so every parsing path is testable and fuzzable without I/O).
+        .target(
+            name: "ClusterProtocol",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictConcurrency
+        ),
+        // Node-to-node messages over TCP (SwiftNIO): handshake, calls with replies, ping/pong, reconnection.
+        .target(
+            name: "SyncTransport",
+            dependencies: [
+                "ClusterProtocol",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictConcurrency
+        ),
         // The faithful local PCO API (Hummingbird).
         .target(
             name: "PCOSimulator",
@@ -73,8 +115,14 @@ let package = Package(
                 "SyncCore",
                 "PlanningCenter",
                 "SyncPostgres",
+                "SyncRedis",
+                "ClusterProtocol",
+                "SyncTransport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
@@ -108,6 +156,8 @@ let package = Package(
                 "PCOSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -153,6 +203,22 @@ let package = Package(
             dependencies: [
                 "SyncNode", "SyncCore", "PlanningCenter", "SyncPostgres", "PCOSimulator", "SyncTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: strictConcurrency
+        ),
+        .testTarget(
+            name: "SyncRedisTests",
+            dependencies: ["SyncRedis", "SyncTestSupport"],
+            swiftSettings: strictConcurrency
+        ),
+        .testTarget(
+            name: "SyncTransportTests",
+            dependencies: [
+                "SyncTransport",
+                "ClusterProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             swiftSettings: strictConcurrency
         ),

@@ -114,3 +114,77 @@ build_engine() {
     (cd "$REPO_ROOT" && swift build -c "$config" --product syncengine) >&2 || die "swift build failed"
     SYNCENGINE="$REPO_ROOT/.build/$config/syncengine"
 }
+
+# ---- the local cluster (cluster/up and friends) ----
+# Everything about one local cluster lives under .cluster/ in the checkout (git-ignored): the env
+# file scripts source, pids, logs. Node N listens on fixed loopback ports so a restart keeps them.
+CLUSTER_DIR=${SYNC_CLUSTER_DIR:-$REPO_ROOT/.cluster}
+NODE_PORT_BASE=${SYNC_NODE_PORT_BASE:-18100}
+
+node_index() { local name=$1; echo "${name##*-}"; }
+node_admin_port() { echo $((NODE_PORT_BASE + 10 * $(node_index "$1"))); }
+node_cluster_port() { echo $((NODE_PORT_BASE + 10 * $(node_index "$1") + 1)); }
+node_pid() { [ -f "$CLUSTER_DIR/$1.pid" ] && cat "$CLUSTER_DIR/$1.pid"; }
+
+load_cluster_env() {
+    [ -f "$CLUSTER_DIR/env" ] || die "no cluster is up here (no $CLUSTER_DIR/env): run cluster/up"
+    # shellcheck disable=SC1091
+    source "$CLUSTER_DIR/env"
+}
+
+# Starts (or, if running, leaves alone) one node of the cluster described by the env file.
+start_cluster_node() {
+    local name=$1
+    [[ "$name" =~ ^node-[0-9]+$ ]] || die "node names are node-N, got '$name'"
+    if pid_alive "$(node_pid "$name")"; then log "$name already running (pid $(node_pid "$name"))"; return 0; fi
+    local admin_port cluster_port
+    admin_port=$(node_admin_port "$name")
+    cluster_port=$(node_cluster_port "$name")
+    : > "$CLUSTER_DIR/$name.out"
+    "$SYNC_ENGINE_BINARY" node --node-id "$name" --admin-listen "127.0.0.1:$admin_port" \
+        --cluster-listen "127.0.0.1:$cluster_port" --redis-url "$SYNC_REDIS_URL" \
+        --migrations "$REPO_ROOT/Migrations" >> "$CLUSTER_DIR/$name.out" 2>> "$CLUSTER_DIR/$name.log" &
+    local pid=$!
+    echo "$pid" > "$CLUSTER_DIR/$name.pid"
+    for _ in $(seq 1 300); do
+        grep -q "admin http" "$CLUSTER_DIR/$name.out" 2>/dev/null && break
+        pid_alive "$pid" || { tail -20 "$CLUSTER_DIR/$name.log" >&2; die "$name exited at start (log: $CLUSTER_DIR/$name.log)"; }
+        sleep 0.1
+    done
+    log "$name started (pid $pid, admin http://127.0.0.1:$admin_port, cluster 127.0.0.1:$cluster_port)"
+    # Newly added nodes join the lists scripts read.
+    case " $SYNC_NODES " in
+        *" $name "*) ;;
+        *) SYNC_NODES="$SYNC_NODES $name"
+           SYNC_ADMIN_URLS="$SYNC_ADMIN_URLS,http://127.0.0.1:$admin_port"
+           write_cluster_env ;;
+    esac
+}
+
+stop_cluster_node() {
+    local name=$1 signal=${2:-TERM} pid
+    pid=$(node_pid "$name") || true
+    if pid_alive "$pid"; then
+        kill -CONT "$pid" 2>/dev/null || true
+        kill "-$signal" "$pid"
+        for _ in $(seq 1 250); do pid_alive "$pid" || break; sleep 0.1; done
+        pid_alive "$pid" && { log "$name did not stop within 25 s; kill -9"; kill -KILL "$pid"; }
+        log "$name stopped (pid $pid, SIG$signal)"
+    fi
+    rm -f "$CLUSTER_DIR/$name.pid"
+}
+
+write_cluster_env() {
+    cat > "$CLUSTER_DIR/env" <<ENV
+export SYNC_POSTGRES_URL=$SYNC_POSTGRES_URL
+export SYNC_REDIS_URL=$SYNC_REDIS_URL
+export SYNC_PCO_SIM_URL=$SYNC_PCO_SIM_URL
+export SYNC_ADMIN_URLS=$SYNC_ADMIN_URLS
+export SYNC_NODES="$SYNC_NODES"
+export SYNC_CLUSTER_DIR=$CLUSTER_DIR
+export SYNC_TOKEN_KEY=$SYNC_TOKEN_KEY
+export SYNC_CLUSTER_SECRET=$SYNC_CLUSTER_SECRET
+export SYNC_ENGINE_BINARY=$SYNC_ENGINE_BINARY
+export SYNC_DATABASE=$SYNC_DATABASE
+ENV
+}

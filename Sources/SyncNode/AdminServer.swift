@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import Prometheus
 import SyncCore
 import SyncPostgres
 
@@ -11,6 +12,8 @@ import SyncPostgres
 ///   `Idempotency-Key` header) -> 201 `{"run_id": ..., "created": true}`, or 200 with the run already
 ///   active for that org (`"created": false`), 404 for an unknown org, 400 for a bad strategy.
 /// - `GET /v1/runs/{id}` -> ``RunStatus``; `GET /v1/runs` -> recent runs.
+/// - `GET /v1/cluster` -> ``ClusterStatus`` (members, shard owners and epochs, active runs).
+/// - `GET /metrics` -> the Prometheus text format, when a registry is given.
 public enum AdminServer {
     struct SyncRequest: Decodable { var strategy: String? }
 
@@ -26,9 +29,19 @@ public enum AdminServer {
         var detail: String
     }
 
-    public static func router(engine: SyncEngine) -> Router<BasicRequestContext> {
+    public static func router(engine: SyncEngine, metrics: PrometheusCollectorRegistry? = nil) -> Router<BasicRequestContext> {
         let router = Router()
         router.get("/healthz") { _, _ in "ok" }
+        router.get("/v1/cluster") { _, context -> Response in
+            try json(.ok, try await engine.clusterStatus(), context)
+        }
+        if let metrics {
+            router.get("/metrics") { _, _ -> Response in
+                var bytes: [UInt8] = []
+                metrics.emit(into: &bytes)
+                return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+            }
+        }
         router.post("/v1/orgs/:org/syncs") { request, context -> Response in
             let org = try context.parameters.require("org")
             let body = try? await request.decode(as: SyncRequest.self, context: context)

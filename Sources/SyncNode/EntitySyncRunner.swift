@@ -121,7 +121,12 @@ public struct EntitySyncRunner: Sendable {
                 transientFailures = 0
             } catch let error as JournalError {
                 switch error.code {
-                case .ownershipLost, .invalidState:
+                case .ownershipLost:
+                    // The fence moved on: another node owns the shard now, and this commit is void.
+                    logger.warning("stale commit rejected by the shard fence", metadata: ["sync.error": "\(error)"])
+                    NodeMetrics.fenceRejected()
+                    throw error
+                case .invalidState:
                     throw error
                 case .alreadyCommitted:
                     logger.info("step already committed; reloading the journal", metadata: ["sync.step": "\(error.step ?? -1)"])

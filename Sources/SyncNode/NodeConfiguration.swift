@@ -24,6 +24,8 @@ public struct NodeConfiguration: Sendable {
     /// Concurrent partition workflows a nested listing (one request per household or group) is
     /// split into. Default 8.
     public var nestedPartitions: Int = 8
+    /// Cluster membership; nil runs the node alone (every shard and the leader term, no Redis).
+    public var cluster: ClusterConfiguration?
     /// For failure tests only: a pause between a page's fetch and its commit, announced in the log,
     /// so a test can kill the node exactly there. Default zero.
     public var testCommitDelay: Duration = .zero

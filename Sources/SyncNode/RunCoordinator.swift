@@ -13,12 +13,12 @@ public struct RunCoordinator: Sendable {
         public var journal: JournalStore
         public var fence: WriteFence
         public var maximumConcurrentEntities: Int
-        /// Runs one entity's workflow to its final state.
-        public var runEntity: @Sendable (RunRecord, String) async throws -> EntityWorkflow
+        /// Runs one entity's workflow to its final state, on whichever node owns the org's shard.
+        public var runEntity: @Sendable (RunRecord, String) async throws -> EntityRunOutcome
         public var logger: Logger
 
         public init(run: RunRecord, graph: DependencyGraph, journal: JournalStore, fence: WriteFence, maximumConcurrentEntities: Int,
-                    runEntity: @escaping @Sendable (RunRecord, String) async throws -> EntityWorkflow, logger: Logger) {
+                    runEntity: @escaping @Sendable (RunRecord, String) async throws -> EntityRunOutcome, logger: Logger) {
             self.run = run
             self.graph = graph
             self.journal = journal
@@ -56,7 +56,7 @@ public struct RunCoordinator: Sendable {
             orchestrator.apply(event)
         }
 
-        return try await withThrowingTaskGroup(of: (String, Result<EntityWorkflow, any Error>).self) { group in
+        return try await withThrowingTaskGroup(of: (String, Result<EntityRunOutcome, any Error>).self) { group in
             let runEntity = context.runEntity
             func start(_ entity: String) {
                 group.addTask {
@@ -86,13 +86,10 @@ public struct RunCoordinator: Sendable {
                     preconditionFailure("orchestrator of run \(run.id) waits with nothing running: \(orchestrator.states)")
                 }
                 switch result {
-                case .success(let workflow):
-                    switch workflow.status {
-                    case .completed: try await record(.entityCompleted(entity: entity))
-                    case .failed(let reason): try await record(.entityFailed(entity: entity, reason: reason))
-                    case .notStarted, .running:
-                        preconditionFailure("entity workflow \(entity) returned in state \(workflow.status)")
-                    }
+                case .success(.completed):
+                    try await record(.entityCompleted(entity: entity))
+                case .success(.failed(let reason)):
+                    try await record(.entityFailed(entity: entity, reason: reason))
                 case .failure(let error as EntitySyncRunner.Interrupted):
                     // Draining: let the other workflows finish their page in flight, then stop; the
                     // run resumes from the journal on the next start.

@@ -7,12 +7,13 @@ import PostgresNIO
 import SyncCore
 import SyncPostgres
 
-/// One node's sync machinery: it owns the fences it writes under, builds the per-org API clients,
-/// and coordinates runs. The node service drives ``scheduleRuns(into:)``; the admin API calls
-/// ``requestSync(orgID:strategy:requestKey:)`` and ``status(of:)``.
+/// One node's sync machinery: it runs entity workflows under the fences of the shards it owns,
+/// builds the per-org API clients, and, while it leads, coordinates runs. The node service drives
+/// ``runsToStart()``; the admin API calls ``requestSync(orgID:strategy:requestKey:)`` and ``status(of:)``.
 ///
-/// Until the cluster layer exists every node takes every shard and the leader term at start, which
-/// is exactly right for one node and fences off a previous incarnation of it after a crash.
+/// Alone, the node takes every shard and the leader term at start (``takeOwnership()``), which also
+/// fences off a previous incarnation of it after a crash. In a cluster the ``ClusterAgent`` grants
+/// and revokes shards and leadership, and an ``EntityDispatcher`` sends workflows to shard owners.
 public actor SyncEngine {
     public let configuration: NodeConfiguration
     public let manifest: EntityManifest
@@ -27,10 +28,18 @@ public actor SyncEngine {
     let shardMap: ShardMap
     let logger: Logger
 
-    private var shardEpochs: [Int: Int64] = [:]
-    private var leaderTerm: Int64?
     private var credentialProviders: [String: PCOCredentialProvider] = [:]
     private var activeRuns: Set<UUID> = []
+    /// Entity workflows running on this node, by idempotency key (run + entity): a dispatch that
+    /// arrives again (a new leader, a retry after a lost connection) joins the one already running.
+    private var localWorkflows: [String: (epoch: Int64?, token: UUID, task: Task<EntityWorkflow, any Error>)] = [:]
+    private var dispatcher: EntityDispatcher?
+
+    /// What this node may write on each shard; maintained by the cluster agent (or, alone, by
+    /// ``takeOwnership()``) and read by every workflow between pages.
+    public nonisolated let work = ShardWorkTable()
+    /// The leader term this node holds, if it leads.
+    public nonisolated let leadership = Leadership()
 
     public init(configuration: NodeConfiguration, manifest: EntityManifest, postgres: PostgresClient, httpClient: HTTPClient,
                 cipher: TokenCipher, logger: Logger) throws {
@@ -48,22 +57,35 @@ public actor SyncEngine {
         self.logger = logger
     }
 
-    /// Takes the leader term and every shard (one-node mode): bumping each epoch fences off anything a
-    /// previous incarnation of this node might still try to commit.
+    /// Alone (no cluster): takes the leader term and every shard. Bumping each epoch fences off
+    /// anything a previous incarnation of this node might still try to commit.
     public func takeOwnership() async throws {
-        leaderTerm = try await fences.beginLeaderTerm(leader: configuration.nodeID)
+        let term = try await fences.beginLeaderTerm(leader: configuration.nodeID)
         for shard in 0..<configuration.shardCount {
-            shardEpochs[shard] = try await fences.acquireShard(shard, owner: configuration.nodeID)
+            work.grant(.writable(epoch: try await fences.acquireShard(shard, owner: configuration.nodeID)), shard: shard)
         }
-        logger.info("took ownership", metadata: ["sync.term": "\(leaderTerm!)", "sync.shards": "\(configuration.shardCount)"])
+        leadership.begin(term: term)
+        logger.info("took ownership", metadata: ["sync.term": "\(term)", "sync.shards": "\(configuration.shardCount)"])
     }
 
-    /// Releases the shards on a clean shutdown, so the next owner knows nobody holds them.
+    /// Alone: releases the shards on a clean shutdown, so the next owner knows nobody holds them.
     public func releaseOwnership() async {
-        for (shard, epoch) in shardEpochs {
-            try? await fences.releaseShard(shard, owner: configuration.nodeID, epoch: epoch)
+        leadership.end()
+        for (shard, permission) in work.ownedShards {
+            work.revoke(shard: shard)
+            if case .writable(let epoch) = permission {
+                try? await fences.releaseShard(shard, owner: configuration.nodeID, epoch: epoch)
+            }
         }
-        shardEpochs = [:]
+    }
+
+    /// The cluster this node belongs to, if any (for status).
+    public private(set) var clusterAgent: ClusterAgent?
+
+    /// In a cluster, entity workflows go to the owner of the org's shard through the dispatcher.
+    func joinCluster(agent: ClusterAgent, dispatcher: EntityDispatcher) {
+        self.clusterAgent = agent
+        self.dispatcher = dispatcher
     }
 
     public func requestSync(orgID: String, strategy: SyncStrategy, requestKey: String?) async throws -> JournalStore.RunCreation {
@@ -77,13 +99,15 @@ public actor SyncEngine {
 
     public func recentRuns() async throws -> [RunRecord] { try await journal.recentRuns() }
 
+    public func activeRuns() async throws -> [RunRecord] { try await journal.activeRuns() }
+
     /// Set when the node drains: workflows finish the page in flight and return `Interrupted`.
     public nonisolated let drainFlag = DrainFlag()
 
-    /// Coordinators for the runs that should be coordinated here and are not yet; each is marked
-    /// active until ``coordinate(_:)`` returns.
+    /// Coordinators for the runs that should be coordinated here and are not yet (only the leader
+    /// coordinates); each is marked active until ``coordinate(_:)`` returns.
     public func runsToStart() async -> [RunCoordinator] {
-        guard !drainFlag.isSet, let leaderTerm else { return [] }
+        guard !drainFlag.isSet, let leaderTerm = leadership.term else { return [] }
         let runs: [RunRecord]
         do { runs = try await journal.activeRuns() } catch {
             logger.warning("cannot list active runs", metadata: ["sync.error": "\(describePostgresError(error))"])
@@ -95,7 +119,7 @@ public actor SyncEngine {
             coordinators.append(RunCoordinator(context: .init(
                 run: run, graph: graph, journal: journal, fence: .leader(term: leaderTerm),
                 maximumConcurrentEntities: configuration.maximumConcurrentEntities,
-                runEntity: { [self] run, entity in try await self.runEntity(run, entity) }, logger: logger
+                runEntity: { [self] run, entity in try await self.dispatch(run, entity, term: leaderTerm) }, logger: logger
             )))
         }
         return coordinators
@@ -108,6 +132,8 @@ public actor SyncEngine {
             _ = try await coordinator.run()
         } catch is EntitySyncRunner.Interrupted {
             logger.info("run interrupted by drain; it resumes from the journal", metadata: ["sync.run": "\(run.id)"])
+        } catch let error as JournalError where error.code == .ownershipLost {
+            logger.warning("run handed to the next leader", metadata: ["sync.run": "\(run.id)", "sync.error": "\(error)"])
         } catch {
             logger.error("run stopped", metadata: ["sync.run": "\(run.id)", "sync.error": "\(error)"])
             // A later scheduling pass retries it (e.g. once Postgres is back).
@@ -120,27 +146,59 @@ public actor SyncEngine {
 
     public var hasActiveRuns: Bool { !activeRuns.isEmpty }
 
-    /// One entity workflow of a run, on this node.
+    /// The orchestrator's dispatch of one entity: to the shard owner in a cluster, here when alone.
+    func dispatch(_ run: RunRecord, _ entity: String, term: Int64) async throws -> EntityRunOutcome {
+        if let dispatcher {
+            return try await dispatcher.dispatch(run: run, entity: entity, term: term)
+        }
+        return EntityRunOutcome(try await executeLocally(run, entity))
+    }
+
+    /// Runs an entity workflow of a run on this node, or joins the one already running for it.
+    /// Throws `ownershipLost` when this node does not own the org's shard, and `Interrupted` when
+    /// the node drains or hands the shard off (after the page in flight).
+    public func executeLocally(_ run: RunRecord, _ entityName: String) async throws -> EntityWorkflow {
+        let key = EntitySyncRunner.workflowID(run: run.id, entity: entityName)
+        let epoch = work.writableEpoch(ofShard: shardMap.shard(ofOrg: run.orgID))
+        // Join only a run under the shard's current epoch: one started under an older epoch is fenced
+        // and may even hang (a commit on a dead connection); the new one resumes from the journal.
+        if let running = localWorkflows[key], running.epoch == epoch { return try await running.task.value }
+        let task = Task { try await self.runEntity(run, entityName) }
+        let token = UUID()
+        localWorkflows[key] = (epoch, token, task)
+        defer { if localWorkflows[key]?.token == token { localWorkflows[key] = nil } }
+        return try await task.value
+    }
+
+    /// One entity workflow of a run, on this node, under the shard's current epoch.
     nonisolated func runEntity(_ run: RunRecord, _ entityName: String) async throws -> EntityWorkflow {
         guard let entity = manifest.entity(named: entityName) else {
             preconditionFailure("orchestrator dispatched \(entityName), which the manifest lacks")
         }
         let shard = shardMap.shard(ofOrg: run.orgID)
-        guard let epoch = await shardEpochs[shard] else {
+        guard let epoch = work.writableEpoch(ofShard: shard) else {
             throw JournalError(code: .ownershipLost, workflowID: EntitySyncRunner.workflowID(run: run.id, entity: entityName),
                                detail: "this node does not own shard \(shard)")
         }
+        work.enter(shard: shard)
+        defer { work.leave(shard: shard) }
         let client = try await apiClient(orgID: run.orgID)
         let drainFlag = self.drainFlag
+        let work = self.work
         var context = EntitySyncRunner.Context(
             run: run, entity: entity, fence: .shard(shard, epoch: epoch), client: client, journal: journal, store: store,
             transformer: PCOTransformer(manifest: manifest), overlapSeconds: configuration.overlapSeconds,
-            shouldStop: { drainFlag.isSet }, progress: { _ in }, logger: logger
+            shouldStop: { drainFlag.isSet || !work.mayContinue(shard: shard, epoch: epoch) }, progress: { _ in }, logger: logger
         )
         context.testCommitDelay = configuration.testCommitDelay
         context.nestedPartitions = configuration.nestedPartitions
         let runner = EntitySyncRunner(context: context)
-        return try await runner.run()
+        do {
+            return try await runner.run()
+        } catch let error as JournalError where error.code == .ownershipLost {
+            work.reportFenced(shard: shard, epoch: epoch)
+            throw error
+        }
     }
 
     /// A client for one org: its own counters, the credential's shared limiter and token provider.

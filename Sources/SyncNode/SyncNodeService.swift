@@ -1,8 +1,10 @@
 import Logging
 import ServiceLifecycle
 
-/// The node's sync work as a service: take ownership, then keep coordinating the active runs until a
-/// graceful shutdown, which drains (every workflow finishes the page in flight) within the drain timeout.
+/// The node's sync work as a service: keep coordinating the active runs (while this node leads) until
+/// a graceful shutdown, which drains (every workflow finishes the page in flight) within the drain
+/// timeout. Alone, the node first takes every shard and the leader term; in a cluster the
+/// ``ClusterNodeService`` grants them.
 public struct SyncNodeService: Service {
     let engine: SyncEngine
     let logger: Logger
@@ -13,7 +15,8 @@ public struct SyncNodeService: Service {
     }
 
     public func run() async throws {
-        try await takeOwnershipWhenPostgresAnswers()
+        let standalone = engine.configuration.cluster == nil
+        if standalone { try await takeOwnershipWhenPostgresAnswers() }
         let engine = engine
         let configuration = engine.configuration
         await withGracefulShutdownHandler {
@@ -39,7 +42,7 @@ public struct SyncNodeService: Service {
         } onGracefulShutdown: {
             engine.drainFlag.set()
         }
-        await engine.releaseOwnership()
+        if standalone { await engine.releaseOwnership() }
         logger.info("drained")
     }
 

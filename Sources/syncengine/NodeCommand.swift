@@ -3,7 +3,9 @@ import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
 import PlanningCenter
+import Prometheus
 import PostgresNIO
 import ServiceLifecycle
 import SyncNode
@@ -31,6 +33,24 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "Seconds a graceful shutdown waits for pages in flight (default 15).")
     var drainTimeout: Int = 15
 
+    @Option(help: "Redis URL for cluster membership and leases; without it the node runs alone (default: $SYNC_REDIS_URL).")
+    var redisURL: String?
+
+    @Option(help: "Address HOST:PORT other nodes connect to; port 0 picks a free one (default: $SYNC_CLUSTER_LISTEN or 127.0.0.1:0).")
+    var clusterListen: String?
+
+    @Option(help: "Host other nodes use to reach this one, when it differs from the listen host (default: $SYNC_CLUSTER_ADVERTISE).")
+    var clusterAdvertise: String?
+
+    @Option(help: "Cluster id; namespaces the Redis keys and is checked in the handshake (default: $SYNC_CLUSTER_ID or syncengine).")
+    var clusterID: String?
+
+    @Option(help: "Shard and leader lease TTL in milliseconds (default: $SYNC_LEASE_TTL_MS or 1200).")
+    var leaseTTLMs: Int64?
+
+    @Option(help: "Lease renewal and membership scan interval in milliseconds (default: $SYNC_RENEW_INTERVAL_MS or 150).")
+    var renewIntervalMs: Int64?
+
     @Flag(inversion: .prefixedNo, help: "Apply pending migrations at start.")
     var migrate = true
 
@@ -51,7 +71,10 @@ struct NodeCommand: AsyncParsableCommand {
         if let delay = environment["SYNC_TEST_COMMIT_DELAY_MS"].flatMap(Int.init) {
             configurationWithHooks.testCommitDelay = .milliseconds(delay)
         }
+        configurationWithHooks.cluster = try clusterConfiguration(environment: environment)
         let configuration = configurationWithHooks
+        let metricsRegistry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metricsRegistry))
         var logger = commandLogger("syncengine.node", defaultLevel: .info)
         logger[metadataKey: "sync.node"] = "\(configuration.nodeID)"
 
@@ -70,23 +93,37 @@ struct NodeCommand: AsyncParsableCommand {
             }
         }
 
-        let postgresClient = PostgresClient(configuration: url.clientConfiguration, backgroundLogger: logger)
+        var postgresConfiguration = url.clientConfiguration
+        // A node frozen (SIGSTOP) inside a transaction holds its shard fence row FOR SHARE, which would
+        // block the next owner's takeover forever; Postgres ends such sessions after this long.
+        postgresConfiguration.options.additionalStartupParameters = [("idle_in_transaction_session_timeout", "3000")]
+        let postgresClient = PostgresClient(configuration: postgresConfiguration, backgroundLogger: logger)
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(10))))
         let engine = try SyncEngine(configuration: configuration, manifest: PCOManifest.manifest, postgres: postgresClient,
                                     httpClient: httpClient, cipher: cipher, logger: logger)
         let nodeID = configuration.nodeID
+        let adminAddress = AdminAddress()
         let admin = Application(
-            router: AdminServer.router(engine: engine),
+            router: AdminServer.router(engine: engine, metrics: metricsRegistry),
             configuration: .init(address: .hostname(host, port: port), serverName: "syncengine"),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
+                adminAddress.bound("http://\(host):\(bound)")
                 // One write, so a script waiting for this line never reads half of it.
                 FileHandle.standardOutput.write(Data("node \(nodeID) admin http://\(host):\(bound)\n".utf8))
             },
             logger: logger
         )
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: postgresClient), .init(service: SyncNodeService(engine: engine, logger: logger)),
+        ]
+        if let cluster = configuration.cluster {
+            services.append(.init(service: ClusterNodeService(engine: engine, configuration: cluster, adminAddress: adminAddress, logger: logger)))
+        }
+        // Last, so it stops first on shutdown: no new requests while the node drains.
+        services.append(.init(service: admin))
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: postgresClient), .init(service: SyncNodeService(engine: engine, logger: logger)), .init(service: admin)],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))
@@ -97,5 +134,42 @@ struct NodeCommand: AsyncParsableCommand {
             throw error
         }
         try await httpClient.shutdown()
+    }
+}
+
+extension NodeCommand {
+    /// Cluster mode when a Redis URL is given (flag or `SYNC_REDIS_URL`, non-empty); it then needs
+    /// `SYNC_CLUSTER_SECRET`, which every node of the cluster shares.
+    func clusterConfiguration(environment: [String: String]) throws -> ClusterConfiguration? {
+        guard let redis = redisURL ?? environment["SYNC_REDIS_URL"], !redis.isEmpty else { return nil }
+        guard let secret = environment["SYNC_CLUSTER_SECRET"], secret.utf8.count >= 16 else {
+            throw CLIError("cluster mode (Redis \(redis)) needs SYNC_CLUSTER_SECRET, shared by every node, of at least 16 bytes")
+        }
+        let (host, port) = try parseListenAddress(clusterListen ?? environment["SYNC_CLUSTER_LISTEN"] ?? "127.0.0.1:0",
+                                                  option: "--cluster-listen")
+        var configuration = ClusterConfiguration(
+            clusterID: clusterID ?? environment["SYNC_CLUSTER_ID"] ?? "syncengine", secret: Array(secret.utf8), redisURL: redis,
+            listenHost: host, listenPort: port, advertisedHost: clusterAdvertise ?? environment["SYNC_CLUSTER_ADVERTISE"])
+        if let ttl = leaseTTLMs ?? environment["SYNC_LEASE_TTL_MS"].flatMap(Int64.init) {
+            guard ttl >= 300 else { throw ValidationError("--lease-ttl-ms must be at least 300, got \(ttl)") }
+            configuration.leaseTTLMilliseconds = ttl
+            configuration.memberTTLMilliseconds = ttl
+            configuration.leaseSafetyMarginMilliseconds = max(50, ttl / 6)
+        }
+        if let interval = renewIntervalMs ?? environment["SYNC_RENEW_INTERVAL_MS"].flatMap(Int64.init) {
+            configuration.renewIntervalMilliseconds = interval
+        }
+        guard configuration.renewIntervalMilliseconds * 3 <= configuration.leaseTTLMilliseconds else {
+            throw ValidationError("the renew interval (\(configuration.renewIntervalMilliseconds) ms) must be at most a third of the lease TTL (\(configuration.leaseTTLMilliseconds) ms)")
+        }
+        guard !configuration.clusterID.contains(":"), !nodeIDContainsSeparator(environment: environment) else {
+            throw ValidationError("cluster and node ids must not contain ':' or tabs")
+        }
+        return configuration
+    }
+
+    private func nodeIDContainsSeparator(environment: [String: String]) -> Bool {
+        let id = nodeID ?? environment["SYNC_NODE_ID"] ?? "node-1"
+        return id.contains("\t") || id.contains("/") || id.isEmpty
     }
 }

@@ -12,14 +12,13 @@ struct SyncCommand: AsyncParsableCommand {
     @Option(help: "The organization id.") var org: String?
     @Option(help: "Follow this existing run instead of starting one (implies --wait).") var follow: UUID?
     @Option(help: "full, delta or reconcile.") var strategy: SyncStrategy = .full
-    @Option(help: "A node's admin URL (default: $SYNC_ADMIN_URL or http://127.0.0.1:8081).") var node: String?
+    @Option(help: "A node's admin URL (default: the first that answers of $SYNC_ADMIN_URL or $SYNC_ADMIN_URLS, else http://127.0.0.1:8081).") var node: String?
     @Flag(help: "Wait for the run to end; on a terminal, show a progress bar per entity.") var wait = false
     @Flag(help: "Print the run's status as JSON.") var json = false
     @Option(help: "With --wait: give up after this many seconds (default 3600).") var timeout: Int = 3600
 
     func run() async throws {
-        let base = node ?? ProcessInfo.processInfo.environment["SYNC_ADMIN_URL"]?.split(separator: ",").first.map(String.init)
-            ?? "http://127.0.0.1:8081"
+        let base = await AdminEndpoints.firstReachable(explicit: node)
         if let follow {
             try await followRun(follow, base: base)
             return

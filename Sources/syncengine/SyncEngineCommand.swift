@@ -7,7 +7,7 @@ struct SyncEngineCommand: AsyncParsableCommand {
         commandName: "syncengine",
         abstract: "Keeps a canonical Postgres copy of church-management data in sync with its source.",
         subcommands: [NodeCommand.self, SyncCommand.self, OrgCommand.self, VerifyCommand.self, GraphCommand.self, MigrateCommand.self,
-                      PCOSimCommand.self, BenchCommand.self]
+                      PCOSimCommand.self, BenchCommand.self, StatusCommand.self, CheckCommand.self]
     )
 
     /// Logs go to stderr, so stdout carries only what scripts read (ready lines, JSON, reports).

@@ -24,7 +24,7 @@ struct VerifyCommand: AsyncParsableCommand {
         var orgs = org
         if orgs.isEmpty {
             struct Listed: Decodable { var id: String }
-            orgs = try JSONDecoder().decode([Listed].self, from: try await get("\(base)/__sim/orgs")).map(\.id)
+            orgs = try JSONDecoder().decode([Listed].self, from: try await Self.get("\(base)/__sim/orgs")).map(\.id)
         }
         let url = try postgres.url()
         let logger = commandLogger("syncengine.verify")
@@ -36,7 +36,7 @@ struct VerifyCommand: AsyncParsableCommand {
             defer { group.cancelAll() }
             var reports: [ConvergenceCheck.Report] = []
             for orgID in orgs {
-                let report = try await check.check(orgID: orgID, dataset: try await get("\(base)/__sim/dataset/\(orgID)"), postgres: client)
+                let report = try await check.check(orgID: orgID, dataset: try await Self.get("\(base)/__sim/dataset/\(orgID)"), postgres: client)
                 reports.append(report)
                 diverged = diverged || !report.converged
                 if !json {
@@ -54,7 +54,7 @@ struct VerifyCommand: AsyncParsableCommand {
         if diverged { throw ExitCode(1) }
     }
 
-    private func get(_ url: String) async throws -> Data {
+    static func get(_ url: String) async throws -> Data {
         let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(60))
         let body = try await response.body.collect(upTo: 1 << 30)
         guard response.status == .ok else { throw CLIError("\(url) answered \(response.status.code)") }

@@ -78,6 +78,12 @@ public final class ChildProcess: @unchecked Sendable {
         return !process.isRunning
     }
 
+    /// Sends a signal (SIGSTOP and SIGCONT freeze and resume it).
+    public func signal(_ signal: Int32) {
+        guard process.isRunning else { return }
+        Foundation.kill(pid, signal)
+    }
+
     public func logTail(lines: Int = 20) -> String {
         let text = (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").suffix(lines).joined(separator: "\n")

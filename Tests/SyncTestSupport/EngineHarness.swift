@@ -21,9 +21,10 @@ public enum EngineHarness {
     }
 
     /// `syncengine node` on a free admin port against `database`; returns the process and its admin URL.
+    /// Alone unless `extra` or `environment` name a Redis (an inherited `SYNC_REDIS_URL` is cleared).
     public static func startNode(database: PostgresURL, tokenKey: String, nodeID: String = "node-1", extra: [String] = [],
                                  environment: [String: String] = [:]) async throws -> (ChildProcess, String) {
-        var env = ["SYNC_TOKEN_KEY": tokenKey, "SYNC_LOG_LEVEL": "info"]
+        var env = ["SYNC_TOKEN_KEY": tokenKey, "SYNC_LOG_LEVEL": "info", "SYNC_REDIS_URL": ""]
         for (key, value) in environment { env[key] = value }
         let (process, line) = try await ChildProcess.start(
             try TestServices.engineBinary(),

@@ -21,6 +21,14 @@ public enum TestServices {
         return try PostgresURL(parsing: value)
     }
 
+    /// The test Redis, `redis://host:port` (from `SYNC_TEST_REDIS_URL`).
+    public static func redisURL() throws -> String {
+        guard let value = ProcessInfo.processInfo.environment["SYNC_TEST_REDIS_URL"] else {
+            throw Missing(variable: "SYNC_TEST_REDIS_URL")
+        }
+        return value
+    }
+
     public static let logger: Logger = {
         var logger = Logger(label: "syncengine.tests")
         logger.logLevel = .warning

@@ -89,14 +89,29 @@ public struct ConvergenceCheck: Sendable {
     /// Live rows of one canonical table: external id -> the source attributes kept in `raw`.
     private func canonicalRows(kind: CanonicalKind, entity: EntityDefinition, orgID: String, postgres: PostgresClient) async throws -> [String: [String: JSONValue]] {
         let rows = try await postgres.query(PostgresQuery(unsafeSQL: """
-            SELECT l.external_id, coalesce(t.raw->'attributes', '{}'::jsonb)::text
+            SELECT l.external_id, coalesce(t.raw->'attributes', '{}'::jsonb)::text, (to_jsonb(t) - 'raw' - 'custom_fields')::text
             FROM \(kind.table) t JOIN external_links l ON l.internal_id = t.id
             WHERE t.org_id = $1 AND t.deleted_at IS NULL AND l.external_type = $2
             """, binds: try postgresBindings(orgID, entity.primaryTypeName)), logger: logger)
+        // Typed columns named after a source attribute must hold that attribute's value too (text,
+        // integers, booleans, dates: the types whose JSON form is the source's own).
+        let comparable = kind.columns.filter {
+            switch $0.type {
+            case .text, .integer, .boolean, .date: true
+            default: false
+            }
+        }.map(\.name)
         var result: [String: [String: JSONValue]] = [:]
         let decoder = JSONDecoder()
-        for try await (id, attributes) in rows.decode((String, String).self) {
-            result[id] = try decoder.decode([String: JSONValue].self, from: Data(attributes.utf8))
+        for try await (id, attributes, typedRow) in rows.decode((String, String, String).self) {
+            var stored = try decoder.decode([String: JSONValue].self, from: Data(attributes.utf8))
+            let typed = try decoder.decode([String: JSONValue].self, from: Data(typedRow.utf8))
+            for column in comparable {
+                guard let source = stored[column], let value = typed[column], value != source else { continue }
+                // The raw copy agrees with the source but the typed column does not: report the column.
+                stored["\(column) (typed column)"] = value
+            }
+            result[id] = stored
         }
         return result
     }

@@ -32,6 +32,23 @@ public struct FenceStore: Sendable {
             """, logger: logger)
     }
 
+    /// Every shard that was ever taken: its epoch and current owner (nil when released).
+    public func shards() async throws -> [(shard: Int, epoch: Int64, owner: String?)] {
+        let rows = try await client.query("SELECT shard, epoch, owner FROM shard_fences ORDER BY shard", logger: logger)
+        var result: [(shard: Int, epoch: Int64, owner: String?)] = []
+        for try await (shard, epoch, owner) in rows.decode((Int, Int64, String?).self) {
+            result.append((shard, epoch, owner))
+        }
+        return result
+    }
+
+    /// The current leader term and who began it.
+    public func leaderTerm() async throws -> (term: Int64, leader: String?)? {
+        let rows = try await client.query("SELECT term, leader FROM leader_terms", logger: logger)
+        for try await (term, leader) in rows.decode((Int64, String?).self) { return (term, leader) }
+        return nil
+    }
+
     /// Starts a new leadership term.
     public func beginLeaderTerm(leader: String) async throws -> Int64 {
         let rows = try await client.query("""
