@@ -216,6 +216,7 @@ let package = Package(
             dependencies: [
                 "SyncTransport",
                 "ClusterProtocol",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -222,6 +222,7 @@ public struct EntitySyncRunner: Sendable {
                     var committed = record
                     committed.rowsWritten = outcome.totalRows
                     workflow.apply(.page(committed))
+                    NodeMetrics.pageCommitted(rows: outcome.totalRows, counters: committed.counters)
                     return
                 }
             }

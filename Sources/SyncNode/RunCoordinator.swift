@@ -74,10 +74,12 @@ public struct RunCoordinator: Sendable {
                         start(entity)
                     case .completeRun:
                         try await journal.finishRun(id: run.id, state: .completed, reason: nil, fence: fence)
+                        NodeMetrics.runFinished(state: "completed")
                         logger.info("run completed")
                         return .completed
                     case .failRun(let reason):
                         try await journal.finishRun(id: run.id, state: .failed, reason: reason, fence: fence)
+                        NodeMetrics.runFinished(state: "failed")
                         logger.error("run failed", metadata: ["sync.reason": "\(reason)"])
                         return .failed
                     }

@@ -188,7 +188,37 @@ struct ClusterTests {
             let newOwner = try await cluster.owner(ofOrg: "1")
             #expect(newOwner != nil && newOwner != owner, "the shard moved off the killed node")
             #expect(try await cluster.epoch(ofOrg: "1") > epochBefore, "the takeover bumped the fence epoch")
+
+            // Every live node serves Prometheus metrics; across them the work shows up.
+            var totals: [String: Double] = [:]
+            for admin in cluster.liveAdmins {
+                let (status, body) = try await EngineHarness.get("\(admin)/metrics")
+                #expect(status == 200)
+                for (name, value) in try Self.parsePrometheus(String(decoding: body, as: UTF8.self)) { totals[name, default: 0] += value }
+            }
+            #expect(totals["sync_pages_committed_total", default: 0] > 0, "\(totals.keys.sorted())")
+            #expect(totals["sync_rows_written_total", default: 0] > 0)
+            #expect(totals["sync_shard_lease_acquisitions_total", default: 0] >= 64, "every shard was taken at least once")
+            #expect(totals["sync_transport_handshakes_accepted_total", default: 0] > 0, "the leader dispatched over the transport")
+            #expect(totals.keys.contains("sync_transport_handshake_rejects_total"))
+            #expect(totals.keys.contains("sync_fence_rejections_total"))
+            #expect(totals.keys.contains("sync_shard_lease_losses_total"))
         }
+    }
+
+    /// Parses the Prometheus text format: every sample line is `name{labels} value`; returns the
+    /// sum per metric name (labels folded). Throws on a line that is neither a sample nor a comment.
+    static func parsePrometheus(_ text: String) throws -> [String: Double] {
+        var sums: [String: Double] = [:]
+        for line in text.split(separator: "\n") where !line.isEmpty && !line.hasPrefix("#") {
+            let parts = line.split(separator: " ")
+            guard parts.count >= 2, let value = Double(parts[parts.count - 1]) ?? (parts[parts.count - 1] == "+Inf" ? .infinity : nil) else {
+                throw ChildProcessError(name: "metrics", detail: "not a sample line: \(line)")
+            }
+            let name = parts[0].split(separator: "{").first.map(String.init) ?? String(parts[0])
+            sums[name, default: 0] += value
+        }
+        return sums
     }
 
     @Test("kill -9 the leader mid-run: a new leader replays the orchestrator journals and the runs complete")

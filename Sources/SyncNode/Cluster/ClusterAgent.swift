@@ -50,6 +50,8 @@ public actor ClusterAgent {
     private var redisFailures = 0
     /// When each shard began to stop (handoff or loss), for ``reportIdleShards(now:)``.
     private var stoppingSince: [Int: ClusterInstant] = [:]
+    /// When this node first tried to take each shard it does not hold yet (for the takeover metric).
+    private var takingSince: [Int: ClusterInstant] = [:]
 
     init(configuration: ClusterConfiguration, selfInfo: MemberInfo, shardCount: Int, redis: RedisClient, fences: FenceStore,
          work: ShardWorkTable, leadership: Leadership, metrics: ClusterMetrics, logger: Logger) {
@@ -229,6 +231,7 @@ public actor ClusterAgent {
             let memberKeys = try await redis.scan(matching: keys.memberPattern)
             let values = memberKeys.isEmpty ? [] : try await redis.mget(memberKeys)
             let seen = values.compactMap { $0.flatMap(MemberRecord.decode) }
+            metrics.membersSeen(seen.count)
             await membershipChanged(membership.snapshotTaken(seen, at: now), now: now)
             leaderNodeID = try await redis.get(keys.leader).map { String($0.prefix { $0 != "/" }) }
             if redisFailures > 0 {
@@ -263,6 +266,7 @@ public actor ClusterAgent {
             switch action {
             case .acquireLease(let shard):
                 let sentAt = now()
+                if takingSince[shard] == nil { takingSince[shard] = sentAt }
                 do {
                     let result = try await redis.evaluate(LeaseScripts.claim, keys: [keys.shard(shard)],
                                                           arguments: [token, String(configuration.leaseTTLMilliseconds)])
@@ -306,6 +310,7 @@ public actor ClusterAgent {
             case .startWriting(let shard, let epoch):
                 work.grant(.writable(epoch: epoch), shard: shard)
                 metrics.leaseAcquired()
+                if let since = takingSince.removeValue(forKey: shard) { metrics.takeoverTook(milliseconds: now().milliseconds(since: since)) }
                 logger.info("owns shard", metadata: ["sync.shard": "\(shard)", "sync.epoch": "\(epoch)"])
             case .stopStartingWork(let shard):
                 if let epoch = ownership.ownedShards[shard] {

@@ -65,8 +65,22 @@ public struct ClusterNodeService: Service {
             "sync.incarnation": "\(incarnation)", "sync.redis": "\(endpoint)",
         ])
 
+        let metrics = ClusterMetrics()
         await withGracefulShutdownHandler {
-            await agent.run(subscriber: subscriber, shutdownDeadline: nodeConfiguration.drainTimeout)
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    // The transport counts in its own structure; carry the increments to the metrics.
+                    var before = TransportCounters()
+                    while !Task.isCancelled {
+                        let now = transport.counters
+                        metrics.transportCounted(now, since: before)
+                        before = now
+                        try? await Task.sleep(for: .seconds(1))
+                    }
+                }
+                await agent.run(subscriber: subscriber, shutdownDeadline: nodeConfiguration.drainTimeout)
+                group.cancelAll()
+            }
         } onGracefulShutdown: {
             agent.requestShutdown()
         }
