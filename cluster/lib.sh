@@ -167,8 +167,9 @@ stop_cluster_node() {
     if pid_alive "$pid"; then
         kill -CONT "$pid" 2>/dev/null || true
         kill "-$signal" "$pid"
-        for _ in $(seq 1 250); do pid_alive "$pid" || break; sleep 0.1; done
-        pid_alive "$pid" && { log "$name did not stop within 25 s; kill -9"; kill -KILL "$pid"; }
+        # A node drains in two bounded steps (hand shards off, finish pages in flight: 15 s each).
+        for _ in $(seq 1 400); do pid_alive "$pid" || break; sleep 0.1; done
+        pid_alive "$pid" && { log "$name did not stop within 40 s; kill -9"; kill -KILL "$pid"; }
         log "$name stopped (pid $pid, SIG$signal)"
     fi
     rm -f "$CLUSTER_DIR/$name.pid"

@@ -13,7 +13,8 @@ public struct NodeConfiguration: Sendable {
     public var overlapSeconds: Int64
     /// Entity workflows of one run at once. Default 6.
     public var maximumConcurrentEntities: Int
-    /// Runs this node coordinates at once. Default 8.
+    /// Runs the leader coordinates at once (a coordinator only dispatches and journals; the work runs
+    /// at the shard owners, under each org's rate limit). Default 64.
     public var maximumConcurrentRuns: Int
     /// How often the node looks for runs to start or resume, besides being told. Default 1 s.
     public var pollInterval: Duration
@@ -32,7 +33,7 @@ public struct NodeConfiguration: Sendable {
 
     public init(
         nodeID: String = "node-1", adminHost: String = "127.0.0.1", adminPort: Int = 8081, shardCount: Int = 64,
-        overlapSeconds: Int64 = 300, maximumConcurrentEntities: Int = 6, maximumConcurrentRuns: Int = 8,
+        overlapSeconds: Int64 = 300, maximumConcurrentEntities: Int = 6, maximumConcurrentRuns: Int = 64,
         pollInterval: Duration = .seconds(1), drainTimeout: Duration = .seconds(15), assumedRateLimit: Int = 100
     ) {
         self.nodeID = nodeID

@@ -30,6 +30,9 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "Delta overlap window in seconds (default 300).")
     var overlapSeconds: Int64 = 300
 
+    @Option(help: "Runs the leader coordinates at once (default: $SYNC_MAX_CONCURRENT_RUNS or 64).")
+    var maxConcurrentRuns: Int?
+
     @Option(help: "Seconds a graceful shutdown waits for pages in flight (default 15).")
     var drainTimeout: Int = 15
 
@@ -62,11 +65,15 @@ struct NodeCommand: AsyncParsableCommand {
         let url = try postgres.url()
         let cipher = try tokenCipherFromEnvironment()
         let (host, port) = try parseListenAddress(adminListen ?? environment["SYNC_ADMIN_LISTEN"] ?? "127.0.0.1:8081", option: "--admin-listen")
-        let baseConfiguration = NodeConfiguration(
+        var baseConfiguration = NodeConfiguration(
             nodeID: nodeID ?? environment["SYNC_NODE_ID"] ?? "node-1", adminHost: host, adminPort: port,
             shardCount: shards ?? environment["SYNC_SHARDS"].flatMap(Int.init) ?? 64, overlapSeconds: overlapSeconds,
             drainTimeout: .seconds(drainTimeout)
         )
+        if let runs = maxConcurrentRuns ?? environment["SYNC_MAX_CONCURRENT_RUNS"].flatMap(Int.init) {
+            guard runs > 0 else { throw ValidationError("--max-concurrent-runs must be positive, got \(runs)") }
+            baseConfiguration.maximumConcurrentRuns = runs
+        }
         var configurationWithHooks = baseConfiguration
         if let delay = environment["SYNC_TEST_COMMIT_DELAY_MS"].flatMap(Int.init) {
             configurationWithHooks.testCommitDelay = .milliseconds(delay)
