@@ -26,7 +26,7 @@ PROFILES = {
            "interval": (2.0, 4.0), "nodes": 3, "orgs": 4, "people": 1500, "max_seconds": 900},
     "soak": {"faults": {"kill": 300, "stop": 50, "redis": 25, "postgres": 15, "storm429": 40, "burst5xx": 40,
                         "latency": 20, "mutation": 30},
-             "interval": (1.5, 4.0), "nodes": 3, "orgs": 6, "people": 3000, "max_seconds": 5400},
+             "interval": (0.5, 1.5), "nodes": 3, "orgs": 6, "people": 2000, "max_seconds": 4500},
     "failover": {"faults": {"kill": 25}, "interval": (3.0, 3.0), "nodes": 3, "orgs": 6, "people": 4000,
                  "max_seconds": 1200},
 }
