@@ -107,12 +107,16 @@ ensure_database() {
 }
 
 # Release builds for jobs that measure or run for long; debug for tests.
+# Release builds get their own scratch path (.build-release), so they do not throw away the debug
+# build the tests use, and every script shares one release build.
 build_engine() {
     local config=${1:-debug}
+    local scratch=.build
+    [ "$config" = release ] && scratch=.build-release
     ensure_packages libhiredis-dev pkg-config
-    log "building syncengine ($config)"
-    (cd "$REPO_ROOT" && swift build -c "$config" --product syncengine) >&2 || die "swift build failed"
-    SYNCENGINE="$REPO_ROOT/.build/$config/syncengine"
+    log "building syncengine ($config, scratch path $scratch)"
+    (cd "$REPO_ROOT" && swift build -c "$config" --product syncengine --scratch-path "$scratch") >&2 || die "swift build failed"
+    SYNCENGINE="$REPO_ROOT/$scratch/$config/syncengine"
 }
 
 # ---- the local cluster (cluster/up and friends) ----

@@ -31,6 +31,19 @@ public struct BenchmarkTable: Sendable {
         self.machine = machine
     }
 
+    /// The rows as tab-separated lines (metric, ours, goal, peer, comparison, verdict), the format
+    /// `cluster/bench/all` collects from every benchmark (`SYNC_BENCH_RESULTS`) into one table.
+    /// Metrics are prefixed with the title's first word ("store: canonical rows/s"), which names the
+    /// benchmark once the rows leave their table.
+    public func tabSeparatedRows() -> String {
+        let scope = title.split(separator: ":").first.map { "\($0): " } ?? ""
+        return rows.map { row in
+            [scope + row.metric, row.ours, row.goal, row.peer, row.comparison, row.verdict]
+                .map { cell in String(cell.map { $0 == "\t" || $0 == "\n" ? " " : $0 }) }
+                .joined(separator: "\t") + "\n"
+        }.joined()
+    }
+
     /// Fixed-width text, one line per row, ready for a terminal or a Markdown code block.
     public func rendered() -> String {
         let header = Row(metric: "metric", ours: "ours", goal: "goal", peer: "baseline / peer (same run)",

@@ -39,7 +39,7 @@ public struct StoreBenchmark: Sendable {
         let transformer = PCOTransformer()
         guard let person = transformer.manifest.entity(named: "Person") else { preconditionFailure("the PCO manifest has no Person") }
         // Transformed once outside the timing, only to give the baseline the very same rows.
-        let batches = try bodies.map { try transformer.transform(JSONAPIDocument.decode($0), entity: person, orgID: Self.orgID) }
+        let batches = try Self.transformAll(bodies, entity: person, transformer: transformer)
         let baseline = BareUpsertBaseline(batches: batches, logger: logger)
         var rowsPerTable: [String: Int] = [:]
         for batch in batches {
@@ -67,6 +67,13 @@ public struct StoreBenchmark: Sendable {
         }
         return table(ours: samples["ours"] ?? [], bare: samples["bare"] ?? [], rowsPerTable: rowsPerTable,
                      baselineRows: baseline.rowCount, bodies: bodies, machine: machine)
+    }
+
+    /// Synchronous and never inlined into `run`: with this loop inlined, the Swift 6.3.1 optimizer
+    /// crashed splitting `run`'s coroutine (signal 11 in LLVM's CoroSplit) in release builds.
+    @inline(never)
+    static func transformAll(_ bodies: [Data], entity: EntityDefinition, transformer: PCOTransformer) throws -> [CanonicalBatch] {
+        try bodies.map { try transformer.transform(JSONAPIDocument.decode($0), entity: entity, orgID: orgID) }
     }
 
     /// Rows written in one run and how long they took.

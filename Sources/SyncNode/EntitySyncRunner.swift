@@ -183,9 +183,17 @@ public struct EntitySyncRunner: Sendable {
             var pageRequest = request
             while true {
                 let before = context.client.counters.snapshot()
-                let (_, document) = try await context.client.getDocument(
-                    path: path(for: pageRequest), query: query(for: pageRequest)
-                )
+                let document: JSONAPIDocument
+                do {
+                    (_, document) = try await context.client.getDocument(path: path(for: pageRequest), query: query(for: pageRequest))
+                } catch let error as PCORequestError where error.status == 404 && pageRequest.parentID != nil {
+                    // The parent was deleted at the source after this run listed it (found by the
+                    // chaos soak): its nested records are gone with it. An empty page, not a failed
+                    // run; the stored ones are soft-deleted by the next reconciliation.
+                    logger.info("nested listing of a parent deleted at the source: read as empty",
+                                metadata: ["sync.parent": "\(pageRequest.parentID ?? "")", "sync.error": "\(error)"])
+                    document = JSONAPIDocument(data: .many([]))
+                }
                 let after = context.client.counters.snapshot()
                 let counters = RequestCounters(
                     requests: after.requests - before.requests, rateLimited: after.rateLimited - before.rateLimited,

@@ -29,6 +29,14 @@ public struct RunCoordinator: Sendable {
         }
     }
 
+    /// The orchestrator waits for an entity although none is running (its state and the task group
+    /// disagree).
+    public struct Stalled: Error, CustomStringConvertible {
+        public var runID: UUID
+        public var states: String
+        public var description: String { "the orchestrator of run \(runID) waits with nothing running: \(states)" }
+    }
+
     public static func workflowID(run: UUID) -> String { "run/\(run.uuidString.lowercased())" }
 
     let context: Context
@@ -58,20 +66,29 @@ public struct RunCoordinator: Sendable {
 
         return try await withThrowingTaskGroup(of: (String, Result<EntityRunOutcome, any Error>).self) { group in
             let runEntity = context.runEntity
-            func start(_ entity: String) {
-                group.addTask {
-                    do { return (entity, .success(try await runEntity(run, entity))) } catch { return (entity, .failure(error)) }
+            // The task of one entity's workflow. `group.addTask` is called here in the closure's own
+            // body, never from a nested function: a nested function capturing the inout `group`
+            // was miscompiled in release builds (Swift 6.3.1): its tasks went to a group `next()`
+            // did not see, and the node crashed.
+            let entityTask: @Sendable (String) -> @Sendable () async -> (String, Result<EntityRunOutcome, any Error>) = { entity in
+                return {
+                    do {
+                        let outcome = try await runEntity(run, entity)
+                        return (entity, Result<EntityRunOutcome, any Error>.success(outcome))
+                    } catch {
+                        return (entity, Result<EntityRunOutcome, any Error>.failure(error))
+                    }
                 }
             }
             // Entities dispatched before a crash or failover resume from their own journals.
-            for entity in orchestrator.dispatchedEntities { start(entity) }
+            for entity in orchestrator.dispatchedEntities { group.addTask(operation: entityTask(entity)) }
             while true {
                 for action in orchestrator.decide() {
                     switch action {
                     case .dispatch(let entity):
                         try await record(.dispatched(entity: entity))
                         logger.info("dispatched", metadata: ["sync.entity": "\(entity)"])
-                        start(entity)
+                        group.addTask(operation: entityTask(entity))
                     case .completeRun:
                         try await journal.finishRun(id: run.id, state: .completed, reason: nil, fence: fence)
                         NodeMetrics.runFinished(state: "completed")
@@ -85,7 +102,9 @@ public struct RunCoordinator: Sendable {
                     }
                 }
                 guard let (entity, result) = try await group.next() else {
-                    preconditionFailure("orchestrator of run \(run.id) waits with nothing running: \(orchestrator.states)")
+                    // A bug, but not worth the node: the run stops and a later scheduling pass
+                    // resumes it from the journal (dispatched entities are started again).
+                    throw Stalled(runID: run.id, states: "\(orchestrator.states)")
                 }
                 switch result {
                 case .success(.completed):

@@ -23,6 +23,13 @@ public struct SyncNodeService: Service {
             await withTaskGroup(of: Void.self) { race in
                 race.addTask {
                     await withDiscardingTaskGroup { runs in
+                        runs.addTask {
+                            while !engine.drainFlag.isSet {
+                                let budget = await engine.limiters.currentBudget()
+                                NodeMetrics.rateBudget(used: budget.used, limit: budget.limit)
+                                try? await Task.sleep(for: .seconds(2))
+                            }
+                        }
                         while !engine.drainFlag.isSet {
                             for coordinator in await engine.runsToStart() {
                                 runs.addTask { await engine.coordinate(coordinator) }

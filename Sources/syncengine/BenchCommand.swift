@@ -92,12 +92,30 @@ struct BenchCommand: AsyncParsableCommand {
             do {
                 let table = try await run(benchmark, database: database, machine: machine, logger: logger)
                 print(table.rendered() + "\n")
+                if let results = ProcessInfo.processInfo.environment["SYNC_BENCH_RESULTS"] {
+                    try appendResults(table.tabSeparatedRows(), to: results)
+                }
             } catch {
                 failures += 1
                 print("== \(benchmark.rawValue) ==\nnot measured: \(describePostgresError(error))\n")
             }
         }
         if failures > 0 { throw ExitCode.failure }
+    }
+
+    /// Appends to the results file `cluster/bench/all` reads (created when missing).
+    private func appendResults(_ lines: String, to path: String) throws {
+        if !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw CLIError("cannot create the results file \(path) (SYNC_BENCH_RESULTS)")
+            }
+        }
+        guard let handle = FileHandle(forWritingAtPath: path) else {
+            throw CLIError("cannot open the results file \(path) (SYNC_BENCH_RESULTS)")
+        }
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(lines.utf8))
     }
 
     private func run(_ benchmark: Name, database: BenchmarkDatabase, machine: MachineDescription, logger: Logger) async throws -> BenchmarkTable {

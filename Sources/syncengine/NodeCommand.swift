@@ -33,6 +33,9 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "Runs the leader coordinates at once (default: $SYNC_MAX_CONCURRENT_RUNS or 64).")
     var maxConcurrentRuns: Int?
 
+    @Option(help: "Concurrent partition workflows of a nested listing, one request per household or group (default: $SYNC_NESTED_PARTITIONS or 8).")
+    var nestedPartitions: Int?
+
     @Option(help: "Seconds a graceful shutdown waits for pages in flight (default 15).")
     var drainTimeout: Int = 15
 
@@ -73,6 +76,10 @@ struct NodeCommand: AsyncParsableCommand {
         if let runs = maxConcurrentRuns ?? environment["SYNC_MAX_CONCURRENT_RUNS"].flatMap(Int.init) {
             guard runs > 0 else { throw ValidationError("--max-concurrent-runs must be positive, got \(runs)") }
             baseConfiguration.maximumConcurrentRuns = runs
+        }
+        if let partitions = nestedPartitions ?? environment["SYNC_NESTED_PARTITIONS"].flatMap(Int.init) {
+            guard (1...64).contains(partitions) else { throw ValidationError("--nested-partitions must be 1 to 64, got \(partitions)") }
+            baseConfiguration.nestedPartitions = partitions
         }
         var configurationWithHooks = baseConfiguration
         if let delay = environment["SYNC_TEST_COMMIT_DELAY_MS"].flatMap(Int.init) {

@@ -203,6 +203,9 @@ struct ClusterTests {
             #expect(totals.keys.contains("sync_transport_handshake_rejects_total"))
             #expect(totals.keys.contains("sync_fence_rejections_total"))
             #expect(totals.keys.contains("sync_shard_lease_losses_total"))
+            // Sampled every 2 s from the limiters: after a sync, some node has seen PCO's advertised limit.
+            #expect(totals["sync_api_rate_budget_limit", default: 0] > 0, "rate-budget gauges: \(totals.filter { $0.key.hasPrefix("sync_api_rate") })")
+            #expect(totals.keys.contains("sync_api_rate_budget_use_ratio"))
         }
     }
 

@@ -83,6 +83,15 @@ struct DurableSyncTests {
         }
 
         /// Page requests the simulator answered with 200, as path-with-query -> count.
+        /// The statuses the simulator answered to GETs of paths starting with `pathPrefix`.
+        func requestStatuses(pathPrefix: String) async throws -> [Int] {
+            struct Entry: Decodable { var method: String; var path: String; var status: Int }
+            struct Wrapped: Decodable { var requests: [Entry] }
+            let (_, body) = try await EngineHarness.get("\(simulatorURL)/__sim/requests")
+            let entries = try (try? JSONDecoder().decode([Entry].self, from: body)) ?? JSONDecoder().decode(Wrapped.self, from: body).requests
+            return entries.filter { $0.method == "GET" && $0.path.hasPrefix(pathPrefix) }.map(\.status)
+        }
+
         func servedPages() async throws -> [String: Int] {
             struct Entry: Decodable { var method: String; var path: String; var status: Int }
             let (_, body) = try await EngineHarness.get("\(simulatorURL)/__sim/requests")
@@ -225,6 +234,40 @@ struct DurableSyncTests {
             let (equal, report) = try await setup.verify()
             #expect(equal, "after \(changed) changes during the run: \(report)")
             #expect(changed >= 20)
+        }
+    }
+
+    /// Found by the chaos soak: a household deleted at the source after it was stored answers 404 on
+    /// its nested membership listing, which failed the whole run.
+    @Test("a parent deleted at the source: its nested listing (404) reads as empty, the run completes")
+    func deletedParentOfNestedListing() async throws {
+        try await Self.withSetup(people: 300) { setup in
+            let (node, admin) = try await setup.startNode()
+            defer { node.kill() }
+            let full = try await setup.startSync(admin: admin)
+            #expect(try await setup.waitForRun(full).state == "completed")
+            let household = try #require(try await setup.query("""
+                SELECT external_id FROM external_links WHERE external_type = 'Household' AND NOT is_placeholder
+                ORDER BY external_id LIMIT 1
+                """, as: String.self).first)
+            let (status, body) = try await EngineHarness.post("\(setup.simulatorURL)/__sim/mutate",
+                                                              json: #"{"org":"1","ops":[{"op":"delete","type":"Household","id":"\#(household)"}]}"#)
+            #expect(status == 200, "\(String(decoding: body, as: UTF8.self))")
+            try await EngineHarness.delete("\(setup.simulatorURL)/__sim/requests")
+
+            // A delta does not see deletions of entities read through updated_at, so the household is
+            // still stored and HouseholdMembership (refreshed in full) lists it.
+            let delta = try await setup.startSync(admin: admin, strategy: "delta")
+            let outcome = try await setup.waitForRun(delta)
+            #expect(outcome.state == "completed", "\(outcome.reason ?? "")")
+            let statuses = try await setup.requestStatuses(pathPrefix: "/people/v2/households/\(household)/household_memberships")
+            #expect(statuses.contains(404), "the deleted household's listing was requested and answered 404: \(statuses)")
+
+            // A full sync reconciles the deletion: equal to the source.
+            let again = try await setup.startSync(admin: admin)
+            #expect(try await setup.waitForRun(again).state == "completed")
+            let (equal, report) = try await setup.verify()
+            #expect(equal, "\(report)")
         }
     }
 

@@ -203,9 +203,12 @@ public struct JSONAPIDocument: Sendable, Hashable, Codable {
     /// Whether another page follows: PCO omits `meta.next` and `links.next` on the last page.
     public var hasNextPage: Bool { meta?.next != nil || links?.next != nil }
 
-    /// Decodes a document from a response body.
+    /// Decodes a document from a response body: ``JSONParser`` then ``init(json:)``. Errors are
+    /// ``JSONParseError`` (where the text is broken) or ``JSONAPIShapeError`` (which member has the
+    /// wrong shape).
+    @inline(never)  // see JSONParser: inlined into async callers, it crashed the release optimizer
     public static func decode(_ body: Data) throws -> JSONAPIDocument {
-        try JSONDecoder().decode(JSONAPIDocument.self, from: body)
+        try JSONAPIDocument(json: JSONParser.parse(body))
     }
 }
 

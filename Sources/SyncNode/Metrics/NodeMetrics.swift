@@ -6,8 +6,9 @@ import SyncCore
 ///
 /// API figures come from the committed page steps (each step journals the requests behind its page),
 /// so a page fetched again after a failover is counted where it was committed. Rate-budget use is
-/// not exported yet (the limiter knows the advertised budget, the metrics do not); the benchmarks
-/// measure it from the simulator's side.
+/// sampled from the limiters every few seconds: requests charged to the current windows and the
+/// limits PCO advertised, summed over the node's credentials (`avg_over_time` of the ratio is the
+/// share of the budget used).
 enum NodeMetrics {
     static func fenceRejected() { Counter(label: "sync_fence_rejections_total").increment() }
 
@@ -19,6 +20,12 @@ enum NodeMetrics {
         Counter(label: "sync_api_requests_total", dimensions: [("status", "2xx")]).increment(by: max(0, counters.requests - answered429 - retried))
         if answered429 > 0 { Counter(label: "sync_api_requests_total", dimensions: [("status", "429")]).increment(by: answered429) }
         if retried > 0 { Counter(label: "sync_api_retries_total").increment(by: retried) }
+    }
+
+    static func rateBudget(used: Int, limit: Int) {
+        Gauge(label: "sync_api_rate_budget_used").record(used)
+        Gauge(label: "sync_api_rate_budget_limit").record(limit)
+        Gauge(label: "sync_api_rate_budget_use_ratio").record(limit > 0 ? Double(used) / Double(limit) : 0)
     }
 
     static func runFinished(state: String) { Counter(label: "sync_runs_finished_total", dimensions: [("state", state)]).increment() }
