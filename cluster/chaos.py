@@ -29,6 +29,10 @@ PROFILES = {
              "interval": (0.5, 1.5), "nodes": 3, "orgs": 6, "people": 2000, "max_seconds": 4500},
     "failover": {"faults": {"kill": 25}, "interval": (3.0, 3.0), "nodes": 3, "orgs": 6, "people": 4000,
                  "max_seconds": 1200},
+    # Storage faults in quick succession, with ownership moving in between: the mix that left
+    # workflows hanging in the second soak.
+    "storage": {"faults": {"postgres": 20, "redis": 10, "kill": 10, "stop": 5}, "interval": (2.0, 5.0), "nodes": 3,
+                "orgs": 6, "people": 2000, "max_seconds": 1500},
 }
 LEASE_TTL_MS = 1200
 LIVENESS_BOUND_S = 2 * LEASE_TTL_MS / 1000 + 0.5  # two lease TTLs, plus this script's polling
@@ -96,6 +100,17 @@ class Cluster:
             except Exception:
                 continue
         return None
+
+    def admin_get_all(self, path):
+        """The answer of every node that answers, by admin URL."""
+        answers = {}
+        for url in self.env["SYNC_ADMIN_URLS"].split(","):
+            try:
+                with urllib.request.urlopen(url + path, timeout=10) as response:
+                    answers[url] = json.loads(response.read())
+            except Exception as error:
+                answers[url] = f"no answer: {error}"
+        return answers
 
     def pid(self, node):
         try:
@@ -312,6 +327,18 @@ def main():
         while time.time() < deadline and cluster.scalar("SELECT count(*) FROM sync_runs WHERE state IN ('pending','running')") != "0":
             time.sleep(1)
         elapsed = time.time() - started
+        unfinished = cluster.sql("SELECT id, org_id, state::text FROM sync_runs WHERE state IN ('pending','running')")
+        for row in unfinished:
+            violations.append(f"liveness: run {row[0]} of org {row[1]} still {row[2]} 5 minutes after the faults stopped")
+        if unfinished:
+            # What hangs: each node's workflows with their phase, and what Postgres is doing.
+            for url, workflows in cluster.admin_get_all("/v1/workflows").items():
+                log(f"workflows on {url}: {json.dumps(workflows)[:4000]}")
+            for row in cluster.sql("""SELECT pid, state, wait_event_type || ':' || wait_event, now() - xact_start,
+                                             left(regexp_replace(query, '\\s+', ' ', 'g'), 120)
+                                      FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+                                      AND state <> 'idle'"""):
+                log(f"postgres backend: {' | '.join(row)}")
 
         check = run([cluster.engine, "check"], check=False, env=cluster.process_env)
         if check.returncode != 0:

@@ -13,6 +13,8 @@ import SyncPostgres
 ///   active for that org (`"created": false`), 404 for an unknown org, 400 for a bad strategy.
 /// - `GET /v1/runs/{id}` -> ``RunStatus``; `GET /v1/runs` -> recent runs.
 /// - `GET /v1/cluster` -> ``ClusterStatus`` (members, shard owners and epochs, active runs).
+/// - `GET /v1/workflows` -> the entity workflows running on this node, each with its phase and how
+///   long it has been in it (``WorkflowActivity/Entry``), longest first.
 /// - `GET /metrics` -> the Prometheus text format, when a registry is given.
 public enum AdminServer {
     struct SyncRequest: Decodable { var strategy: String? }
@@ -34,6 +36,9 @@ public enum AdminServer {
         router.get("/healthz") { _, _ in "ok" }
         router.get("/v1/cluster") { _, context -> Response in
             try json(.ok, try await engine.clusterStatus(), context)
+        }
+        router.get("/v1/workflows") { _, context -> Response in
+            try json(.ok, engine.activity.snapshot(), context)
         }
         if let metrics {
             router.get("/metrics") { _, _ -> Response in

@@ -61,6 +61,8 @@ public struct EntitySyncRunner: Sendable {
         public var testCommitDelay: Duration = .zero
         /// Partition workflows a nested listing is split into (see ``EntitySyncPlan/partitions``).
         public var nestedPartitions: Int = 1
+        /// Where the workflow says what it is doing (for the slow-step watchdog and stuck-shard logs).
+        public var activity: WorkflowActivity?
 
         public init(run: RunRecord, entity: EntityDefinition, fence: WriteFence, client: PCOClient, journal: JournalStore,
                     store: CanonicalStore, transformer: PCOTransformer, overlapSeconds: Int64,
@@ -109,6 +111,13 @@ public struct EntitySyncRunner: Sendable {
         logger[metadataKey: "sync.run"] = "\(context.run.id)"
         logger[metadataKey: "sync.entity"] = "\(context.entity.name)"
         logger[metadataKey: "sync.org"] = "\(context.run.orgID)"
+        let activity = context.activity
+        let workflowID = workflowID
+        switch context.fence {
+        case .shard(let shard, let epoch): activity?.began(workflowID, shard: shard, epoch: epoch)
+        case .leader: activity?.began(workflowID, shard: nil, epoch: nil)
+        }
+        defer { activity?.ended(workflowID) }
         var workflow = try await replay()
         var transientFailures = 0
         while true {
@@ -117,6 +126,7 @@ public struct EntitySyncRunner: Sendable {
             if action == .finished { return workflow }
             if context.shouldStop() { throw Interrupted() }
             do {
+                activity?.entered(Self.describe(action, step: workflow.nextStep), workflowID: workflowID)
                 try await perform(action, on: &workflow, logger: logger)
                 transientFailures = 0
             } catch let error as JournalError {
@@ -138,6 +148,7 @@ public struct EntitySyncRunner: Sendable {
                     transientFailures += 1
                     guard transientFailures <= 8 else { throw error }
                     logger.warning("step not committed, retrying", metadata: ["sync.error": "\(error)"])
+                    activity?.entered("waiting to retry step \(workflow.nextStep) (not committed)", workflowID: workflowID)
                     try await Task.sleep(for: .milliseconds(100 << min(transientFailures, 6)))
                 }
             } catch let error as PCORequestError where error.isTransient {
@@ -147,6 +158,7 @@ public struct EntitySyncRunner: Sendable {
                     continue
                 }
                 logger.warning("source unavailable, retrying the step", metadata: ["sync.error": "\(error)"])
+                activity?.entered("waiting to retry step \(workflow.nextStep) (source unavailable)", workflowID: workflowID)
                 try await Task.sleep(for: .seconds(2 * transientFailures))
             } catch let error as PCORequestError {
                 try await fail(&workflow, reason: error.description, logger: logger)
@@ -155,6 +167,19 @@ public struct EntitySyncRunner: Sendable {
             } catch let error as PCOTransformError {
                 try await fail(&workflow, reason: error.description, logger: logger)
             }
+        }
+    }
+
+    /// The phase an action puts the workflow in, as the activity board shows it.
+    static func describe(_ action: EntityWorkflow.Action, step: Int) -> String {
+        switch action {
+        case .plan: "planning (step \(step))"
+        case .fetch(let request):
+            "fetching offset \(request.offset)" + (request.parentID.map { " of parent \($0)" } ?? "") + " (step \(step))"
+        case .runPartitions(let count): "waiting for \(count) partition workflows (step \(step))"
+        case .reconcile: "reconciling (step \(step))"
+        case .complete: "completing (step \(step))"
+        case .finished: "finished"
         }
     }
 
@@ -220,6 +245,7 @@ public struct EntitySyncRunner: Sendable {
                         try await Task.sleep(for: context.testCommitDelay)
                     }
                     let store = context.store
+                    context.activity?.entered("committing page step \(workflow.nextStep) (\(batch.records.count) records)", workflowID: workflowID)
                     let outcome = try await commit(step: workflow.nextStep, kind: "page", effect: { connection in
                         try await store.apply(batch, on: connection)
                     }, record: { outcome in
@@ -250,7 +276,7 @@ public struct EntitySyncRunner: Sendable {
             let logger = logger
             let deleted = try await commit(step: workflow.nextStep, kind: "reconciled", effect: { connection in
                 // Rows this run did not touch were not seen by the completed pass: gone at the source.
-                let rows = try await connection.query(PostgresQuery(unsafeSQL: """
+                let rows = try await connection.queryUnlessClosed(PostgresQuery(unsafeSQL: """
                     UPDATE \(table) SET deleted_at = now()
                     WHERE org_id = $1 AND deleted_at IS NULL AND synced_at < $2
                     RETURNING 1
@@ -271,7 +297,7 @@ public struct EntitySyncRunner: Sendable {
             try await commit(step: workflow.nextStep, kind: "completed", effect: { connection in
                 // A partition's completion only ends its own workflow; the parent workflow owns the cursor.
                 guard !isPartition else { return }
-                try await connection.query("""
+                try await connection.queryUnlessClosed("""
                     INSERT INTO entity_cursors (org_id, entity, watermark, last_full_pass_at, last_full_pass_run)
                     VALUES (\(orgID), \(entity), \(watermarkDate), CASE WHEN \(fullPass) THEN now() END, CASE WHEN \(fullPass) THEN \(runID) END)
                     ON CONFLICT (org_id, entity) DO UPDATE SET
@@ -381,7 +407,7 @@ public struct EntitySyncRunner: Sendable {
         let orgID = context.run.orgID
         let started = context.run.startedAt ?? context.run.createdAt
         let logger = context.logger
-        let watermark = try await context.journal.client.query("""
+        let watermark = try await context.journal.client.queryUnlessClosed("""
             SELECT watermark FROM entity_cursors WHERE org_id = \(orgID) AND entity = \(entity.name)
             """, logger: logger).decode(Date?.self).first { _ in true }.flatMap { $0 }
         var parentIDs: [String]?
@@ -389,7 +415,7 @@ public struct EntitySyncRunner: Sendable {
            let parentKind = CanonicalKind(rawValue: parent),
            let parentEntity = context.transformer.manifest.entity(named: parent) {
             var ids: [String] = []
-            let rows = try await context.journal.client.query(PostgresQuery(unsafeSQL: """
+            let rows = try await context.journal.client.queryUnlessClosed(PostgresQuery(unsafeSQL: """
                 SELECT l.external_id FROM external_links l JOIN \(parentKind.table) p ON p.id = l.internal_id
                 WHERE l.org_id = $1 AND l.adapter = $2 AND l.external_type = $3 AND p.deleted_at IS NULL
                 ORDER BY length(l.external_id), l.external_id

@@ -25,6 +25,9 @@ public struct NodeConfiguration: Sendable {
     /// Concurrent partition workflows a nested listing (one request per household or group) is
     /// split into. Default 8.
     public var nestedPartitions: Int = 8
+    /// A workflow that stays this long in one phase (one fetch, one commit) is logged as slow, with
+    /// what it is doing. Default 60 s: a page takes well under a second unless something hangs.
+    public var slowStepWarning: Duration = .seconds(60)
     /// Cluster membership; nil runs the node alone (every shard and the leader term, no Redis).
     public var cluster: ClusterConfiguration?
     /// For failure tests only: a pause between a page's fetch and its commit, announced in the log,

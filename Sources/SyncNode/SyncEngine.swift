@@ -40,6 +40,8 @@ public actor SyncEngine {
     public nonisolated let work = ShardWorkTable()
     /// The leader term this node holds, if it leads.
     public nonisolated let leadership = Leadership()
+    /// What each entity workflow running here is doing (admin API, watchdog, stuck-shard logs).
+    public nonisolated let activity = WorkflowActivity()
 
     public init(configuration: NodeConfiguration, manifest: EntityManifest, postgres: PostgresClient, httpClient: HTTPClient,
                 cipher: TokenCipher, logger: Logger) throws {
@@ -192,6 +194,7 @@ public actor SyncEngine {
         )
         context.testCommitDelay = configuration.testCommitDelay
         context.nestedPartitions = configuration.nestedPartitions
+        context.activity = activity
         let runner = EntitySyncRunner(context: context)
         do {
             return try await runner.run()

@@ -27,6 +27,7 @@ public struct SyncNodeService: Service {
                             while !engine.drainFlag.isSet {
                                 let budget = await engine.limiters.currentBudget()
                                 NodeMetrics.rateBudget(used: budget.used, limit: budget.limit)
+                                reportSlowWorkflows(bound: configuration.slowStepWarning)
                                 try? await Task.sleep(for: .seconds(2))
                             }
                         }
@@ -51,6 +52,19 @@ public struct SyncNodeService: Service {
         }
         if standalone { await engine.releaseOwnership() }
         logger.info("drained")
+    }
+
+    /// The watchdog: a workflow stuck in one phase (a fetch or a commit that never returns) is named
+    /// once per phase, with what it waits for.
+    private func reportSlowWorkflows(bound: Duration) {
+        for entry in engine.activity.takeNewlySlow(bound: bound) {
+            NodeMetrics.slowWorkflowStep()
+            logger.warning("workflow slow in one phase", metadata: [
+                "sync.workflow": "\(entry.workflowID)", "sync.phase": "\(entry.phase)",
+                "sync.seconds": "\(Int(entry.secondsInPhase))", "sync.shard": "\(entry.shard.map(String.init) ?? "-")",
+                "sync.epoch": "\(entry.epoch.map(String.init) ?? "-")",
+            ])
+        }
     }
 
     private func takeOwnershipWhenPostgresAnswers() async throws {

@@ -32,6 +32,7 @@ public actor ClusterAgent {
     let redis: RedisClient
     let fences: FenceStore
     let work: ShardWorkTable
+    let activity: WorkflowActivity
     let leadership: Leadership
     let metrics: ClusterMetrics
     let logger: Logger
@@ -54,13 +55,14 @@ public actor ClusterAgent {
     private var takingSince: [Int: ClusterInstant] = [:]
 
     init(configuration: ClusterConfiguration, selfInfo: MemberInfo, shardCount: Int, redis: RedisClient, fences: FenceStore,
-         work: ShardWorkTable, leadership: Leadership, metrics: ClusterMetrics, logger: Logger) {
+         work: ShardWorkTable, activity: WorkflowActivity, leadership: Leadership, metrics: ClusterMetrics, logger: Logger) {
         self.configuration = configuration
         self.nodeID = selfInfo.nodeID
         self.keys = ClusterKeys(clusterID: configuration.clusterID)
         self.redis = redis
         self.fences = fences
         self.work = work
+        self.activity = activity
         self.leadership = leadership
         self.metrics = metrics
         self.logger = logger
@@ -209,8 +211,10 @@ public actor ClusterAgent {
                     stoppingSince[shard] = nil
                     await perform(ownership.workflowsIdle(shard))
                 } else if now.milliseconds(since: since) > Self.stuckWorkflowGrace {
+                    let doing = activity.snapshot(shard: shard).map { "\($0.workflowID): \($0.phase) for \(Int($0.secondsInPhase)) s" }
                     logger.warning("workflows of the shard did not stop in time; moving on without them (the fence voids their commits)",
-                                   metadata: ["sync.shard": "\(shard)", "sync.workflows": "\(inFlight)"])
+                                   metadata: ["sync.shard": "\(shard)", "sync.workflows": "\(inFlight)",
+                                              "sync.activity": "\(doing.joined(separator: "; "))"])
                     stoppingSince[shard] = nil
                     await perform(ownership.workflowsIdle(shard))
                 }

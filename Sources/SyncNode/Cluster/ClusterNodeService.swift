@@ -56,7 +56,7 @@ public struct ClusterNodeService: Service {
                                   clusterHost: configuration.advertisedHost ?? configuration.listenHost, clusterPort: port,
                                   adminURL: adminURL ?? "")
         let agent = ClusterAgent(configuration: configuration, selfInfo: selfInfo, shardCount: nodeConfiguration.shardCount,
-                                 redis: redis, fences: engine.fences, work: engine.work, leadership: engine.leadership,
+                                 redis: redis, fences: engine.fences, work: engine.work, activity: engine.activity, leadership: engine.leadership,
                                  metrics: ClusterMetrics(), logger: logger)
         await engine.joinCluster(agent: agent, dispatcher: EntityDispatcher(
             nodeID: nodeConfiguration.nodeID, engine: engine, agent: agent, transport: transport, shardMap: shardMap, logger: logger))

@@ -12,6 +12,9 @@ import SyncCore
 enum NodeMetrics {
     static func fenceRejected() { Counter(label: "sync_fence_rejections_total").increment() }
 
+    /// A workflow stayed longer than the watchdog's bound in one phase.
+    static func slowWorkflowStep() { Counter(label: "sync_workflow_slow_steps_total").increment() }
+
     static func pageCommitted(rows: Int, counters: RequestCounters) {
         Counter(label: "sync_pages_committed_total").increment()
         Counter(label: "sync_rows_written_total").increment(by: rows)

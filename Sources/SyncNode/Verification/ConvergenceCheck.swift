@@ -88,7 +88,7 @@ public struct ConvergenceCheck: Sendable {
 
     /// Live rows of one canonical table: external id -> the source attributes kept in `raw`.
     private func canonicalRows(kind: CanonicalKind, entity: EntityDefinition, orgID: String, postgres: PostgresClient) async throws -> [String: [String: JSONValue]] {
-        let rows = try await postgres.query(PostgresQuery(unsafeSQL: """
+        let rows = try await postgres.queryUnlessClosed(PostgresQuery(unsafeSQL: """
             SELECT l.external_id, coalesce(t.raw->'attributes', '{}'::jsonb)::text, (to_jsonb(t) - 'raw' - 'custom_fields')::text
             FROM \(kind.table) t JOIN external_links l ON l.internal_id = t.id
             WHERE t.org_id = $1 AND t.deleted_at IS NULL AND l.external_type = $2
@@ -118,7 +118,7 @@ public struct ConvergenceCheck: Sendable {
 
     /// Edges of an entity's records: source external id -> relationship -> target external ids.
     private func canonicalEdges(entity: String, orgID: String, postgres: PostgresClient) async throws -> [String: [String: Set<String>]] {
-        let rows = try await postgres.query("""
+        let rows = try await postgres.queryUnlessClosed("""
             SELECT ls.external_id, e.relationship, lt.external_id
             FROM edges e JOIN external_links ls ON ls.internal_id = e.source_id JOIN external_links lt ON lt.internal_id = e.target_id
             WHERE e.org_id = \(orgID) AND e.source_entity = \(entity)

@@ -33,7 +33,7 @@ public struct InvariantCheck: Sendable {
         var violations: [Violation] = []
         // One pass per table: each step against the highest epoch (term) of the steps that started
         // strictly before it on its shard.
-        let staleShardSteps = try await postgres.query("""
+        let staleShardSteps = try await postgres.queryUnlessClosed("""
             SELECT workflow_id, step, shard, fence_epoch, prior FROM (
               SELECT workflow_id, step, shard, fence_epoch, committed_at,
                      max(fence_epoch) OVER (PARTITION BY shard ORDER BY committed_at
@@ -45,7 +45,7 @@ public struct InvariantCheck: Sendable {
             violations.append(.init(invariant: .singleWriter,
                 detail: "\(workflow) step \(step) committed under shard \(shard) epoch \(epoch) after a step under epoch \(newer)"))
         }
-        let staleTermSteps = try await postgres.query("""
+        let staleTermSteps = try await postgres.queryUnlessClosed("""
             SELECT workflow_id, step, leader_term, prior FROM (
               SELECT workflow_id, step, leader_term, committed_at,
                      max(leader_term) OVER (ORDER BY committed_at
@@ -58,7 +58,7 @@ public struct InvariantCheck: Sendable {
                 detail: "\(workflow) step \(step) committed under leader term \(term) after a step under term \(newer)"))
         }
         if requireTerminalRuns {
-            let open = try await postgres.query("""
+            let open = try await postgres.queryUnlessClosed("""
                 SELECT id::text, org_id, state::text FROM sync_runs WHERE state NOT IN ('completed', 'failed') ORDER BY created_at LIMIT \(limit)
                 """, logger: logger)
             for try await (id, org, state) in open.decode((String, String, String).self) {
@@ -66,7 +66,7 @@ public struct InvariantCheck: Sendable {
             }
         }
         for kind in CanonicalKind.allCases {
-            let unlinked = try await postgres.query(PostgresQuery(unsafeSQL: """
+            let unlinked = try await postgres.queryUnlessClosed(PostgresQuery(unsafeSQL: """
                 SELECT t.org_id, t.id::text FROM \(kind.table) t
                 WHERE NOT EXISTS (SELECT 1 FROM external_links l WHERE l.org_id = t.org_id AND l.internal_id = t.id)
                 LIMIT \(limit)
@@ -75,7 +75,7 @@ public struct InvariantCheck: Sendable {
                 violations.append(.init(invariant: .exactlyOnce, detail: "\(kind.table) row \(id) of org \(org) is named by no external link (a duplicate)"))
             }
         }
-        let doubleLinked = try await postgres.query("""
+        let doubleLinked = try await postgres.queryUnlessClosed("""
             SELECT org_id, internal_id::text, count(*)::int FROM external_links GROUP BY org_id, internal_id HAVING count(*) > 1 LIMIT \(limit)
             """, logger: logger)
         for try await (org, id, count) in doubleLinked.decode((String, String, Int).self) {

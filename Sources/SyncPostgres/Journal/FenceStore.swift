@@ -15,7 +15,7 @@ public struct FenceStore: Sendable {
     /// write of the previous owner (they hold the row FOR SHARE), and every later one sees the new
     /// epoch and fails: a paused or partitioned former owner can never commit.
     public func acquireShard(_ shard: Int, owner: String) async throws -> Int64 {
-        let rows = try await client.query("""
+        let rows = try await client.queryUnlessClosed("""
             INSERT INTO shard_fences (shard, epoch, owner) VALUES (\(shard), 1, \(owner))
             ON CONFLICT (shard) DO UPDATE SET epoch = shard_fences.epoch + 1, owner = excluded.owner, updated_at = now()
             RETURNING epoch
@@ -26,7 +26,7 @@ public struct FenceStore: Sendable {
 
     /// Clears the owner of a shard released on purpose; the epoch stays, so the next taker bumps it.
     public func releaseShard(_ shard: Int, owner: String, epoch: Int64) async throws {
-        try await client.query("""
+        try await client.queryUnlessClosed("""
             UPDATE shard_fences SET owner = NULL, updated_at = now()
             WHERE shard = \(shard) AND owner = \(owner) AND epoch = \(epoch)
             """, logger: logger)
@@ -34,7 +34,7 @@ public struct FenceStore: Sendable {
 
     /// Every shard that was ever taken: its epoch and current owner (nil when released).
     public func shards() async throws -> [(shard: Int, epoch: Int64, owner: String?)] {
-        let rows = try await client.query("SELECT shard, epoch, owner FROM shard_fences ORDER BY shard", logger: logger)
+        let rows = try await client.queryUnlessClosed("SELECT shard, epoch, owner FROM shard_fences ORDER BY shard", logger: logger)
         var result: [(shard: Int, epoch: Int64, owner: String?)] = []
         for try await (shard, epoch, owner) in rows.decode((Int, Int64, String?).self) {
             result.append((shard, epoch, owner))
@@ -44,14 +44,14 @@ public struct FenceStore: Sendable {
 
     /// The current leader term and who began it.
     public func leaderTerm() async throws -> (term: Int64, leader: String?)? {
-        let rows = try await client.query("SELECT term, leader FROM leader_terms", logger: logger)
+        let rows = try await client.queryUnlessClosed("SELECT term, leader FROM leader_terms", logger: logger)
         for try await (term, leader) in rows.decode((Int64, String?).self) { return (term, leader) }
         return nil
     }
 
     /// Starts a new leadership term.
     public func beginLeaderTerm(leader: String) async throws -> Int64 {
-        let rows = try await client.query("""
+        let rows = try await client.queryUnlessClosed("""
             UPDATE leader_terms SET term = term + 1, leader = \(leader), updated_at = now() RETURNING term
             """, logger: logger)
         for try await term in rows.decode(Int64.self) { return term }
@@ -64,11 +64,11 @@ public struct FenceStore: Sendable {
         let current: Int64?
         switch fence {
         case .shard(let shard, _):
-            current = try await connection.query(
+            current = try await connection.queryUnlessClosed(
                 "SELECT epoch FROM shard_fences WHERE shard = \(shard) FOR SHARE", logger: logger
             ).decode(Int64.self).first { _ in true }
         case .leader:
-            current = try await connection.query(
+            current = try await connection.queryUnlessClosed(
                 "SELECT term FROM leader_terms FOR SHARE", logger: logger
             ).decode(Int64.self).first { _ in true }
         }

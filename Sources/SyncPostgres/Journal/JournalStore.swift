@@ -18,13 +18,21 @@ public struct JournalStore: Sendable {
         self.logger = logger
     }
 
-    /// A transaction whose closure errors come out as thrown (PostgresNIO wraps them), so callers
-    /// can tell `ownershipLost` from a failed BEGIN or COMMIT.
+    /// A transaction whose closure errors come out as thrown, so callers can tell `ownershipLost`
+    /// from a failed BEGIN or COMMIT. Not PostgresNIO's `withTransaction`: its statements would wait
+    /// forever on a connection Postgres closed (see ``PostgresNIO/PostgresConnection/queryUnlessClosed(_:logger:checkEvery:)``).
     func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> sending Result) async throws -> Result {
-        do {
-            return try await client.withTransaction(logger: logger, body)
-        } catch let error as PostgresTransactionError {
-            throw error.closureError ?? error.beginError ?? error.commitError ?? error
+        try await client.withConnection { connection in
+            try await connection.queryUnlessClosed("BEGIN", logger: logger)
+            let result: Result
+            do {
+                result = try await body(connection)
+            } catch {
+                _ = try? await connection.queryUnlessClosed("ROLLBACK", logger: logger)
+                throw error
+            }
+            try await connection.queryUnlessClosed("COMMIT", logger: logger)
+            return result
         }
     }
 
@@ -41,7 +49,7 @@ public struct JournalStore: Sendable {
     public func createRun(orgID: String, strategy: SyncStrategy, requestKey: String? = nil) async throws -> RunCreation {
         try await transaction { connection in
             // Serialise run creation per org, so two requests cannot both see "no active run".
-            guard try await connection.query("SELECT 1 FROM organizations WHERE id = \(orgID) FOR UPDATE", logger: logger)
+            guard try await connection.queryUnlessClosed("SELECT 1 FROM organizations WHERE id = \(orgID) FOR UPDATE", logger: logger)
                 .decode(Int.self).first(where: { _ in true }) != nil
             else {
                 throw JournalError(code: .invalidState, workflowID: "org/\(orgID)", detail: "unknown organization '\(orgID)'")
@@ -57,7 +65,7 @@ public struct JournalStore: Sendable {
                 return .alreadyActive(active)
             }
             let id = UUID()
-            try await connection.query("""
+            try await connection.queryUnlessClosed("""
                 INSERT INTO sync_runs (id, org_id, strategy, request_key)
                 VALUES (\(id), \(orgID), \(strategy.rawValue)::sync_strategy, \(requestKey))
                 """, logger: logger)
@@ -89,7 +97,7 @@ public struct JournalStore: Sendable {
     public func markRunning(id: UUID, fence: WriteFence) async throws -> RunRecord {
         try await transaction { connection in
             try await FenceStore.check(fence, on: connection, workflowID: "run/\(id)", step: nil, logger: logger)
-            try await connection.query("""
+            try await connection.queryUnlessClosed("""
                 UPDATE sync_runs SET state = 'running', started_at = coalesce(started_at, now()),
                        leader_term = \(Self.term(of: fence))
                 WHERE id = \(id) AND state IN ('pending', 'running')
@@ -106,7 +114,7 @@ public struct JournalStore: Sendable {
         precondition(state.isTerminal, "finishRun with non-terminal state \(state)")
         try await transaction { connection in
             try await FenceStore.check(fence, on: connection, workflowID: "run/\(id)", step: nil, logger: logger)
-            try await connection.query("""
+            try await connection.queryUnlessClosed("""
                 UPDATE sync_runs SET state = \(state.rawValue)::run_state, failure_reason = \(state == .failed ? (reason ?? "unknown") : nil),
                        finished_at = now()
                 WHERE id = \(id) AND state IN ('pending', 'running')
@@ -125,7 +133,7 @@ public struct JournalStore: Sendable {
             FROM sync_runs WHERE \(condition)
             """, binds: binds)
         var runs: [RunRecord] = []
-        let rows = try await connection.query(query, logger: logger)
+        let rows = try await connection.queryUnlessClosed(query, logger: logger)
         for try await (id, org, strategy, state, reason, created, started, finished)
             in rows.decode((UUID, String, String, String, String?, Date, Date?, Date?).self) {
             runs.append(RunRecord(id: id, orgID: org, strategy: SyncStrategy(rawValue: strategy)!, state: RunState(rawValue: state)!,
@@ -138,7 +146,7 @@ public struct JournalStore: Sendable {
 
     /// The steps of a workflow in order, decoded.
     public func steps<Step: Decodable>(of workflowID: String, as type: Step.Type) async throws -> [Step] {
-        let rows = try await client.query("""
+        let rows = try await client.queryUnlessClosed("""
             SELECT step, result::text FROM workflow_steps WHERE workflow_id = \(workflowID) ORDER BY step
             """, logger: logger)
         var steps: [Step] = []
@@ -155,7 +163,7 @@ public struct JournalStore: Sendable {
 
     /// Whether a step is in the journal: how an outcome-unknown commit is resolved.
     public func stepExists(workflowID: String, step: Int) async throws -> Bool {
-        try await client.query("""
+        try await client.queryUnlessClosed("""
             SELECT 1 FROM workflow_steps WHERE workflow_id = \(workflowID) AND step = \(step)
             """, logger: logger).decode(Int.self).first { _ in true } != nil
     }
@@ -174,7 +182,7 @@ public struct JournalStore: Sendable {
         try await client.withConnection { connection in
             var committing = false
             do {
-                try await connection.query("BEGIN", logger: logger)
+                try await connection.queryUnlessClosed("BEGIN", logger: logger)
                 try await FenceStore.check(fence, on: connection, workflowID: workflowID, step: step, logger: logger)
                 let result = try await effect(connection)
                 let payload = String(decoding: try SerializedJSONEncoder.encode(record(result)), as: UTF8.self)
@@ -182,15 +190,15 @@ public struct JournalStore: Sendable {
                 case .shard(let shard, let epoch): (shard, epoch, nil)
                 case .leader(let term): (nil, nil, term)
                 }
-                try await connection.query("""
+                try await connection.queryUnlessClosed("""
                     INSERT INTO workflow_steps (workflow_id, step, run_id, kind, result, shard, fence_epoch, leader_term)
                     VALUES (\(workflowID), \(step), \(runID), \(kind), \(payload)::jsonb, \(shard), \(epoch), \(term))
                     """, logger: logger)
                 committing = true
-                try await connection.query("COMMIT", logger: logger)
+                try await connection.queryUnlessClosed("COMMIT", logger: logger)
                 return result
             } catch {
-                if !committing { _ = try? await connection.query("ROLLBACK", logger: logger) }
+                if !committing { _ = try? await connection.queryUnlessClosed("ROLLBACK", logger: logger) }
                 throw Self.classify(error, workflowID: workflowID, step: step, duringCommit: committing)
             }
         }
@@ -198,6 +206,11 @@ public struct JournalStore: Sendable {
 
     static func classify(_ error: any Error, workflowID: String, step: Int, duringCommit: Bool) -> any Error {
         if error is JournalError { return error }
+        if error is PostgresConnectionClosed {
+            // Closed before the COMMIT answered: it may have committed or not.
+            let code: JournalError.Code = duringCommit ? .outcomeUnknown : .notCommitted
+            return JournalError(code: code, workflowID: workflowID, step: step, detail: "\(error)")
+        }
         guard let psql = error as? PSQLError else { return error }
         if psql.serverInfo == nil && duringCommit {
             return JournalError(code: .outcomeUnknown, workflowID: workflowID, step: step, detail: describePostgresError(error))

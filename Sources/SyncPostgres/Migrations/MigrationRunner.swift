@@ -38,19 +38,19 @@ public struct MigrationRunner: Sendable {
 
     /// Migrates over a connection the caller owns (the advisory lock is held by this session).
     public func run(on connection: PostgresConnection) async throws -> Outcome {
-        try await connection.query("SELECT pg_advisory_lock(\(Self.advisoryLockKey))", logger: logger)
+        try await connection.queryUnlessClosed("SELECT pg_advisory_lock(\(Self.advisoryLockKey))", logger: logger)
         do {
             let outcome = try await migrateLocked(connection)
-            try await connection.query("SELECT pg_advisory_unlock(\(Self.advisoryLockKey))", logger: logger)
+            try await connection.queryUnlessClosed("SELECT pg_advisory_unlock(\(Self.advisoryLockKey))", logger: logger)
             return outcome
         } catch {
-            _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.advisoryLockKey))", logger: logger)
+            _ = try? await connection.queryUnlessClosed("SELECT pg_advisory_unlock(\(Self.advisoryLockKey))", logger: logger)
             throw error
         }
     }
 
     private func migrateLocked(_ connection: PostgresConnection) async throws -> Outcome {
-        try await connection.query("""
+        try await connection.queryUnlessClosed("""
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 version     integer     PRIMARY KEY,
                 file_name   text        NOT NULL,
@@ -61,7 +61,7 @@ public struct MigrationRunner: Sendable {
             """, logger: logger)
 
         var applied: [Int: (fileName: String, checksum: String)] = [:]
-        let rows = try await connection.query("SELECT version, file_name, checksum FROM schema_migrations", logger: logger)
+        let rows = try await connection.queryUnlessClosed("SELECT version, file_name, checksum FROM schema_migrations", logger: logger)
         for try await (version, fileName, checksum) in rows.decode((Int, String, String).self) {
             applied[version] = (fileName, checksum)
         }
@@ -86,19 +86,19 @@ public struct MigrationRunner: Sendable {
             do {
                 // One statement at a time (the extended protocol takes one per query); the explicit
                 // transaction makes the whole file and its bookkeeping row commit together.
-                try await connection.query("BEGIN", logger: logger)
+                try await connection.queryUnlessClosed("BEGIN", logger: logger)
                 for statement in SQLStatementSplitter.split(migration.sql) {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    try await connection.queryUnlessClosed(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
                 let elapsed = ContinuousClock.now - started
                 let milliseconds = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
-                try await connection.query("""
+                try await connection.queryUnlessClosed("""
                     INSERT INTO schema_migrations (version, file_name, checksum, duration_ms)
                     VALUES (\(migration.version), \(migration.fileName), \(migration.checksum), \(milliseconds))
                     """, logger: logger)
-                try await connection.query("COMMIT", logger: logger)
+                try await connection.queryUnlessClosed("COMMIT", logger: logger)
             } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
+                _ = try? await connection.queryUnlessClosed("ROLLBACK", logger: logger)
                 throw MigrationError(code: .statementFailed, file: migration.fileName, detail: describePostgresError(error))
             }
             newlyApplied.append(migration.fileName)

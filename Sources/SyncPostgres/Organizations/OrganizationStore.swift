@@ -52,7 +52,7 @@ public struct OrganizationStore: Sendable {
             // swapped for a token blob.
             try cipher.seal(.personalAccessToken(appID: $0.clientID, secret: $0.clientSecret), orgID: "oauth-application:\(organization.id)")
         }
-        try await client.query("""
+        try await client.queryUnlessClosed("""
             INSERT INTO organizations (id, name, adapter, api_base_url, oauth_client_id, sealed_oauth_client, oauth_client_key_id)
             VALUES (\(organization.id), \(organization.name), \(organization.adapter), \(organization.apiBaseURL),
                     \(oauthApplication?.clientID), \(sealedApplication.map { ByteBuffer(data: $0) }),
@@ -73,7 +73,7 @@ public struct OrganizationStore: Sendable {
     }
 
     public func oauthApplication(orgID: String) async throws -> OAuthApplication? {
-        let rows = try await client.query("""
+        let rows = try await client.queryUnlessClosed("""
             SELECT oauth_client_id, sealed_oauth_client, oauth_client_key_id FROM organizations WHERE id = \(orgID)
             """, logger: logger)
         for try await (clientID, sealed, keyID) in rows.decode((String?, ByteBuffer?, String?).self) {
@@ -86,7 +86,7 @@ public struct OrganizationStore: Sendable {
     }
 
     private func organizations(where condition: String, binds: PostgresBindings) async throws -> [Organization] {
-        let rows = try await client.query(PostgresQuery(unsafeSQL: """
+        let rows = try await client.queryUnlessClosed(PostgresQuery(unsafeSQL: """
             SELECT id, name, adapter, api_base_url FROM organizations WHERE \(condition) ORDER BY id
             """, binds: binds), logger: logger)
         var result: [Organization] = []

@@ -67,7 +67,7 @@ public struct CanonicalStore: Sendable {
             ))
         let kindsByTypeAndID = Dictionary(uniqueKeysWithValues: keys.map { ([$0.externalType, $0.externalID], $0) })
         var ids: [ExternalKey: UUID] = [:]
-        let rows = try await connection.query(query, logger: logger)
+        let rows = try await connection.queryUnlessClosed(query, logger: logger)
         for try await (type, id, internalID, createdPlaceholder) in rows.decode((String, String, UUID, Bool).self) {
             guard let key = kindsByTypeAndID[[type, id]] else { continue }
             ids[key] = internalID
@@ -104,7 +104,7 @@ public struct CanonicalStore: Sendable {
 
         let query = PostgresQuery(unsafeSQL: Self.upsertSQL(for: kind), binds: binds)
         var written = 0
-        for try await _ in try await connection.query(query, logger: logger).decode(Bool.self) { written += 1 }
+        for try await _ in try await connection.queryUnlessClosed(query, logger: logger).decode(Bool.self) { written += 1 }
         return written
     }
 
@@ -176,7 +176,7 @@ public struct CanonicalStore: Sendable {
             ON CONFLICT DO NOTHING
             """, binds: postgresBindings(batch.orgID, assertedSources, assertedRelationships, sources, relationships, targets,
                                  sourceKinds, targetKinds))
-        try await connection.query(query, logger: logger)
+        try await connection.queryUnlessClosed(query, logger: logger)
         outcome.statements += 1
     }
 }

@@ -21,7 +21,7 @@ public struct PostgresTokenStore: CredentialStore {
     }
 
     public func loadCredential(orgID: String) async throws -> VersionedCredential? {
-        let rows = try await client.query(
+        let rows = try await client.queryUnlessClosed(
             "SELECT sealed, key_id, version FROM adapter_tokens WHERE org_id = \(orgID)", logger: logger
         )
         for try await (sealed, keyID, version) in rows.decode((ByteBuffer, String, Int64).self) {
@@ -36,7 +36,7 @@ public struct PostgresTokenStore: CredentialStore {
         let kind = credential.kind
         let keyID = cipher.keyID
         let expiresAt = Self.expiry(of: credential)
-        let rows = try await client.query("""
+        let rows = try await client.queryUnlessClosed("""
             INSERT INTO adapter_tokens (org_id, kind, sealed, key_id, access_expires_at, version, updated_at)
             VALUES (\(orgID), \(kind), \(sealed), \(keyID), \(expiresAt), 1, now())
             ON CONFLICT (org_id) DO UPDATE SET
@@ -54,7 +54,7 @@ public struct PostgresTokenStore: CredentialStore {
         let kind = credential.kind
         let keyID = cipher.keyID
         let expiresAt = Self.expiry(of: credential)
-        let rows = try await client.query("""
+        let rows = try await client.queryUnlessClosed("""
             UPDATE adapter_tokens
             SET kind = \(kind), sealed = \(sealed), key_id = \(keyID), access_expires_at = \(expiresAt),
                 version = version + 1, updated_at = now()
