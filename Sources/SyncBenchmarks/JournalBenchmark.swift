@@ -89,7 +89,7 @@ public struct JournalBenchmark: Sendable {
             try await journal.commit(
                 workflowID: workflowID, step: number, kind: record.kind, runID: run.id, fence: fence,
                 effect: { connection -> Void in
-                    try await connection.query("""
+                    try await connection.queryUnlessClosed("""
                         INSERT INTO bench_effects (workflow_id, step, payload) VALUES (\(workflowID), \(number), 'effect')
                         """, logger: logger)
                 },
@@ -198,7 +198,7 @@ public struct JournalBenchmark: Sendable {
 
         table.notes = [
             "medians of \(c.runs) runs per side; sides alternate (run i starts with side i mod sides), every side on the same server and fsync setting",
-            "ours: BEGIN; SELECT epoch FROM shard_fences FOR SHARE; INSERT effect; INSERT workflow_steps (a \(Self.pageRecord.kind) record with a 100-id cursor, jsonb); COMMIT — one durable commit per step",
+            "ours: BEGIN; INSERT effect; INSERT workflow_steps (a \(Self.pageRecord.kind) record with a 100-id cursor, jsonb) SELECT … FROM shard_fences WHERE epoch = ours FOR SHARE (the fence check); COMMIT — one durable commit per step, every statement watched for a closed connection",
             "serial: \(c.serialSteps) timed steps after 20 warm-up steps (and 2 from each concurrent workflow, to open the pool); concurrent: \(c.workflows) workflows × \(c.stepsPerWorkflow) steps on a pool of \(c.workflows + 4) connections",
             "floor: a single-row INSERT in its own transaction (autocommit), same client library, same load shape",
         ]

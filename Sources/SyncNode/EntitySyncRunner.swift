@@ -112,12 +112,14 @@ public struct EntitySyncRunner: Sendable {
         logger[metadataKey: "sync.entity"] = "\(context.entity.name)"
         logger[metadataKey: "sync.org"] = "\(context.run.orgID)"
         let activity = context.activity
-        let workflowID = workflowID
-        switch context.fence {
+        let token: WorkflowActivity.Token? = switch context.fence {
         case .shard(let shard, let epoch): activity?.began(workflowID, shard: shard, epoch: epoch)
         case .leader: activity?.began(workflowID, shard: nil, epoch: nil)
         }
-        defer { activity?.ended(workflowID) }
+        defer { if let token { activity?.ended(token) } }
+        let phase = { @Sendable (description: String, watched: Bool) in
+            if let token { activity?.entered(description, token, watched: watched) }
+        }
         var workflow = try await replay()
         var transientFailures = 0
         while true {
@@ -126,8 +128,9 @@ public struct EntitySyncRunner: Sendable {
             if action == .finished { return workflow }
             if context.shouldStop() { throw Interrupted() }
             do {
-                activity?.entered(Self.describe(action, step: workflow.nextStep), workflowID: workflowID)
-                try await perform(action, on: &workflow, logger: logger)
+                let waitsForPartitions = if case .runPartitions = action { true } else { false }
+                phase(Self.describe(action, step: workflow.nextStep), !waitsForPartitions)
+                try await perform(action, on: &workflow, phase: phase, logger: logger)
                 transientFailures = 0
             } catch let error as JournalError {
                 switch error.code {
@@ -142,13 +145,18 @@ public struct EntitySyncRunner: Sendable {
                     logger.info("step already committed; reloading the journal", metadata: ["sync.step": "\(error.step ?? -1)"])
                     workflow = try await replay()
                 case .outcomeUnknown:
+                    // Counted and paced like a failure: a Postgres that keeps closing connections at
+                    // COMMIT must not make the workflow spin.
+                    transientFailures += 1
+                    guard transientFailures <= 8 else { throw error }
                     logger.warning("commit outcome unknown; resolving from the journal", metadata: ["sync.step": "\(error.step ?? -1)"])
+                    try await Task.sleep(for: .milliseconds(100 << min(transientFailures, 6)))
                     workflow = try await retryingStorage(logger: logger) { try await replay() }
                 case .notCommitted:
                     transientFailures += 1
                     guard transientFailures <= 8 else { throw error }
                     logger.warning("step not committed, retrying", metadata: ["sync.error": "\(error)"])
-                    activity?.entered("waiting to retry step \(workflow.nextStep) (not committed)", workflowID: workflowID)
+                    phase("waiting to retry step \(workflow.nextStep) (not committed)", true)
                     try await Task.sleep(for: .milliseconds(100 << min(transientFailures, 6)))
                 }
             } catch let error as PCORequestError where error.isTransient {
@@ -158,7 +166,7 @@ public struct EntitySyncRunner: Sendable {
                     continue
                 }
                 logger.warning("source unavailable, retrying the step", metadata: ["sync.error": "\(error)"])
-                activity?.entered("waiting to retry step \(workflow.nextStep) (source unavailable)", workflowID: workflowID)
+                phase("waiting to retry step \(workflow.nextStep) (source unavailable)", true)
                 try await Task.sleep(for: .seconds(2 * transientFailures))
             } catch let error as PCORequestError {
                 try await fail(&workflow, reason: error.description, logger: logger)
@@ -171,6 +179,7 @@ public struct EntitySyncRunner: Sendable {
     }
 
     /// The phase an action puts the workflow in, as the activity board shows it.
+    /// (A parent waiting on its partitions is not watched: it lasts as long as they do.)
     static func describe(_ action: EntityWorkflow.Action, step: Int) -> String {
         switch action {
         case .plan: "planning (step \(step))"
@@ -197,12 +206,14 @@ public struct EntitySyncRunner: Sendable {
         context.progress(EntityProgress(entity: context.entity.name, state: state, workflow: workflow))
     }
 
-    private func perform(_ action: EntityWorkflow.Action, on workflow: inout EntityWorkflow, logger: Logger) async throws {
+    private func perform(
+        _ action: EntityWorkflow.Action, on workflow: inout EntityWorkflow, phase: @Sendable (String, Bool) -> Void, logger: Logger
+    ) async throws {
         switch action {
         case .plan:
             let plan: EntitySyncPlan
             if let partition { plan = partition.plan } else { plan = try await makePlan() }
-            try await commit(.planned(plan), step: workflow.nextStep) { _ in () }
+            try await commit(.planned(plan), step: workflow.nextStep)
             workflow.apply(.planned(plan))
         case .fetch(let request):
             var pageRequest = request
@@ -217,6 +228,7 @@ public struct EntitySyncRunner: Sendable {
                     // run; the stored ones are soft-deleted by the next reconciliation.
                     logger.info("nested listing of a parent deleted at the source: read as empty",
                                 metadata: ["sync.parent": "\(pageRequest.parentID ?? "")", "sync.error": "\(error)"])
+                    NodeMetrics.nestedListingOfDeletedParent()
                     document = JSONAPIDocument(data: .many([]))
                 }
                 let after = context.client.counters.snapshot()
@@ -245,7 +257,7 @@ public struct EntitySyncRunner: Sendable {
                         try await Task.sleep(for: context.testCommitDelay)
                     }
                     let store = context.store
-                    context.activity?.entered("committing page step \(workflow.nextStep) (\(batch.records.count) records)", workflowID: workflowID)
+                    phase("committing page step \(workflow.nextStep) (\(batch.records.count) records)", true)
                     let outcome = try await commit(step: workflow.nextStep, kind: "page", effect: { connection in
                         try await store.apply(batch, on: connection)
                     }, record: { outcome in
@@ -267,7 +279,7 @@ public struct EntitySyncRunner: Sendable {
                 try await fail(&workflow, reason: failure, logger: logger)
                 return
             }
-            try await commit(.partitionsCompleted(summary.totals), step: workflow.nextStep) { _ in () }
+            try await commit(.partitionsCompleted(summary.totals), step: workflow.nextStep)
             workflow.apply(.partitionsCompleted(summary.totals))
         case .reconcile:
             let table = try kind().table
@@ -347,12 +359,14 @@ public struct EntitySyncRunner: Sendable {
 
     private func fail(_ workflow: inout EntityWorkflow, reason: String, logger: Logger) async throws {
         logger.error("entity sync failed", metadata: ["sync.reason": "\(reason)"])
-        try await commit(.failed(reason: reason), step: workflow.nextStep) { _ in () }
+        try await commit(.failed(reason: reason), step: workflow.nextStep)
         workflow.apply(.failed(reason: reason))
     }
 
-    private func commit(_ step: EntityStep, step number: Int, effect: @escaping @Sendable (PostgresConnection) async throws -> Void) async throws {
-        try await commit(step: number, kind: step.kind, effect: effect, record: { _ in step })
+    /// Journals a step without an effect of its own (one statement).
+    private func commit(_ step: EntityStep, step number: Int) async throws {
+        try await context.journal.commit(workflowID: workflowID, step: number, kind: step.kind, runID: context.run.id,
+                                         fence: context.fence, record: step)
     }
 
     @discardableResult
@@ -409,19 +423,17 @@ public struct EntitySyncRunner: Sendable {
         let logger = context.logger
         let watermark = try await context.journal.client.queryUnlessClosed("""
             SELECT watermark FROM entity_cursors WHERE org_id = \(orgID) AND entity = \(entity.name)
-            """, logger: logger).decode(Date?.self).first { _ in true }.flatMap { $0 }
+            """, logger: logger).decode(Date?.self).first.flatMap { $0 }
         var parentIDs: [String]?
         if let parent = entity.endpoint.parent,
            let parentKind = CanonicalKind(rawValue: parent),
            let parentEntity = context.transformer.manifest.entity(named: parent) {
-            var ids: [String] = []
             let rows = try await context.journal.client.queryUnlessClosed(PostgresQuery(unsafeSQL: """
                 SELECT l.external_id FROM external_links l JOIN \(parentKind.table) p ON p.id = l.internal_id
                 WHERE l.org_id = $1 AND l.adapter = $2 AND l.external_type = $3 AND p.deleted_at IS NULL
                 ORDER BY length(l.external_id), l.external_id
                 """, binds: try postgresBindings(orgID, context.transformer.manifest.adapter, parentEntity.primaryTypeName)), logger: logger)
-            for try await id in rows.decode(String.self) { ids.append(id) }
-            parentIDs = ids
+            parentIDs = try rows.decode(String.self)
         }
         return EntitySyncPlan.make(
             entity: entity, strategy: context.run.strategy,

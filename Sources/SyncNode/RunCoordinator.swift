@@ -58,8 +58,7 @@ public struct RunCoordinator: Sendable {
         let fence = context.fence
 
         func record(_ event: Orchestrator.Event) async throws {
-            try await journal.commit(workflowID: workflowID, step: nextStep, kind: "orchestrator", runID: run.id, fence: fence,
-                                     effect: { _ in () }, record: { _ in event })
+            try await journal.commit(workflowID: workflowID, step: nextStep, kind: "orchestrator", runID: run.id, fence: fence, record: event)
             nextStep += 1
             orchestrator.apply(event)
         }

@@ -107,11 +107,8 @@ struct NodeCommand: AsyncParsableCommand {
             }
         }
 
-        var postgresConfiguration = url.clientConfiguration
-        // A node frozen (SIGSTOP) inside a transaction holds its shard fence row FOR SHARE, which would
-        // block the next owner's takeover forever; Postgres ends such sessions after this long.
-        postgresConfiguration.options.additionalStartupParameters = [("idle_in_transaction_session_timeout", "3000")]
-        let postgresClient = PostgresClient(configuration: postgresConfiguration, backgroundLogger: logger)
+        // The client's sessions end a transaction left idle for 3 s (see PostgresURL.sessionSettings).
+        let postgresClient = PostgresClient(configuration: url.clientConfiguration, backgroundLogger: logger)
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(10))))
         let engine = try SyncEngine(configuration: configuration, manifest: PCOManifest.manifest, postgres: postgresClient,
                                     httpClient: httpClient, cipher: cipher, logger: logger)

@@ -41,29 +41,69 @@ struct ClosedConnectionTests {
     }
 
     static func withClient(_ body: @Sendable (PostgresClient, TemporaryDatabase) async throws -> Void) async throws {
-        try await TemporaryDatabase.withMigrated(prefix: "closed") { database in
-            let client = PostgresClient(configuration: database.url.clientConfiguration, backgroundLogger: TestServices.logger)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await client.run() }
-                defer { group.cancelAll() }
-                try await client.query("INSERT INTO organizations (id, name, adapter, api_base_url) VALUES ('o1', 'O', 'pco', 'http://x')")
-                try await body(client, database)
-            }
-        }
+        try await FencedJournalTests.withClient(body)
     }
 
-    @Test("a query sent on a connection Postgres already closed fails with ConnectionClosed within a second")
+    /// Runs `query` on a connection whose session Postgres has ended, waiting at most `limit`.
+    static func outcomeOfQueryAfterClose(
+        within limit: Duration, _ query: @escaping @Sendable (PostgresConnection) async throws -> Void
+    ) async throws -> Result<Void, any Error>? {
+        let outcome = Mutex<Result<Void, any Error>?>(nil)
+        try await withClient { client, database in
+            let connection = try await PostgresConnection.connect(to: database.url, logger: TestServices.logger)
+            try await terminate(connection, using: client)
+            let result = await Self.outcome(within: limit) { try await query(connection) }
+            outcome.withLock { $0 = result }
+        }
+        return outcome.withLock { $0 }
+    }
+
+    @Test("a query sent on a connection Postgres already closed fails with ConnectionClosed at once")
     func queryAfterClose() async throws {
+        let result = try await Self.outcomeOfQueryAfterClose(within: .seconds(5)) { connection in
+            _ = try await connection.queryUnlessClosed("SELECT 1", logger: TestServices.logger)
+        }
+        guard case .failure(let error)? = result else {
+            Issue.record("expected a failure, got \(String(describing: result))"); return
+        }
+        #expect(error is PostgresConnectionClosed, "\(error)")
+    }
+
+    @Test("a query lost to a closed connection (sent without the check) is failed by the close watch within a second")
+    func closeWatch() async throws {
+        let took = Mutex<Duration?>(nil)
+        let result = try await Self.outcomeOfQueryAfterClose(within: .seconds(5)) { connection in
+            let started = ContinuousClock.now
+            defer { took.withLock { $0 = ContinuousClock.now - started } }
+            _ = try await connection.queryWatchingClose("SELECT 1", logger: TestServices.logger, checkEvery: .milliseconds(200),
+                                                        file: #fileID, line: #line)
+        }
+        guard case .failure(let error)? = result else {
+            Issue.record("expected a failure, got \(String(describing: result))"); return
+        }
+        #expect(error is PostgresConnectionClosed, "\(error)")
+        // Two checks 200 ms apart; a second leaves room for a busy machine.
+        #expect(try #require(took.withLock { $0 }) < .seconds(1))
+    }
+
+    @Test("a statement in flight when Postgres ends the session fails (PostgresNIO fails it; the watch stays out of the way)")
+    func closeWhileWaiting() async throws {
         try await Self.withClient { client, database in
             let connection = try await PostgresConnection.connect(to: database.url, logger: TestServices.logger)
-            try await Self.terminate(connection, using: client)
+            let backend = try await connection.query("SELECT pg_backend_pid()", logger: TestServices.logger)
+                .decode(Int32.self).first { _ in true }
+            let killer = Task {
+                try await Task.sleep(for: .milliseconds(500))
+                try await client.query("SELECT pg_terminate_backend(\(backend!))")
+            }
             let result = await Self.outcome(within: .seconds(5)) {
-                _ = try await connection.queryUnlessClosed("SELECT 1", logger: TestServices.logger)
+                // The answer (a row description) comes at once; the rows wait for the sleep.
+                _ = try await connection.queryUnlessClosed("SELECT pg_sleep(30)", logger: TestServices.logger).collect()
             }
-            guard case .failure(let error)? = result else {
-                Issue.record("expected a failure, got \(String(describing: result))"); return
+            try await killer.value
+            guard case .failure? = result else {
+                Issue.record("expected the sleeping statement to fail, got \(String(describing: result))"); return
             }
-            #expect(error is PostgresConnectionClosed, "\(error)")
         }
     }
 
@@ -71,14 +111,10 @@ struct ClosedConnectionTests {
     /// (the plain query fails instead), this test fails: the workaround can then go.
     @Test("PostgresNIO 1.33: a plain query sent on a connection Postgres already closed never answers")
     func plainQueryAfterCloseHangs() async throws {
-        try await Self.withClient { client, database in
-            let connection = try await PostgresConnection.connect(to: database.url, logger: TestServices.logger)
-            try await Self.terminate(connection, using: client)
-            let result = await Self.outcome(within: .seconds(3)) {
-                _ = try await connection.query("SELECT 1", logger: TestServices.logger)
-            }
-            #expect(result == nil, "the plain query answered: \(String(describing: result)); PostgresNIO may have fixed the lost write")
+        let result = try await Self.outcomeOfQueryAfterClose(within: .seconds(3)) { connection in
+            _ = try await connection.query("SELECT 1", logger: TestServices.logger)
         }
+        #expect(result == nil, "the plain query answered: \(String(describing: result)); PostgresNIO may have fixed the lost write")
     }
 
     @Test("a query on an open connection answers as usual")

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import SyncCore
+import Synchronization
 import SyncTestSupport
 import Testing
 @testable import SyncPostgres
@@ -78,6 +79,48 @@ struct FencedJournalTests {
             #expect(name == "O+")
             #expect(try await journal.stepExists(workflowID: "w", step: 0))
             #expect(try await !journal.stepExists(workflowID: "w", step: 1))
+        }
+    }
+
+    @Test("a fence bump waits for a commit in flight, and for a frozen one only until Postgres ends its idle transaction (3 s)")
+    func bumpBehindFrozenCommit() async throws {
+        try await Self.withClient { client, database in
+            let fences = FenceStore(client: client, logger: TestServices.logger)
+            let journal = JournalStore(client: client, logger: TestServices.logger)
+            guard case .created(let run) = try await journal.createRun(orgID: "o1", strategy: .full) else {
+                Issue.record("no run created"); return
+            }
+            let epoch = try await fences.acquireShard(5, owner: "frozen")
+            // The old owner is mid-commit: its journal row is in, the fence row locked for share by
+            // that INSERT (as `commit` does it); then it stops answering before COMMIT.
+            let frozen = try await PostgresConnection.connect(to: database.url, logger: TestServices.logger)
+            try await frozen.queryUnlessClosed("BEGIN", logger: TestServices.logger)
+            let row = JournalStore.JournalRow(workflowID: "w", step: 0, runID: run.id, kind: "page", payload: "{}")
+            #expect(try await journal.insert(row, under: .shard(5, epoch: epoch), on: frozen))
+            let started = ContinuousClock.now
+            let bumped = Mutex<ContinuousClock.Instant?>(nil)
+            let bump = Task {
+                let next = try await fences.acquireShard(5, owner: "next")
+                bumped.withLock { $0 = ContinuousClock.now }
+                return next
+            }
+            try await Task.sleep(for: .seconds(1))
+            #expect(bumped.withLock { $0 } == nil && !frozen.isClosed, "the bump must wait for the commit in flight")
+            for _ in 0..<240 where bumped.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(100)) }
+            if bumped.withLock({ $0 }) == nil {
+                Issue.record("the bump still waits 25 s later: Postgres did not end the idle transaction")
+                try await frozen.close()
+            }
+            let next = try await bump.value
+            #expect(next == epoch + 1)
+            if let at = bumped.withLock({ $0 }) {
+                #expect(at - started >= .seconds(2.5) && at - started < .seconds(10), "waited \(at - started)")
+            }
+            // The frozen owner's commit is void: its session is gone, and so is its row.
+            await #expect(throws: (any Error).self) {
+                try await frozen.queryUnlessClosed("COMMIT", logger: TestServices.logger)
+            }
+            #expect(try await !journal.stepExists(workflowID: "w", step: 0))
         }
     }
 

@@ -55,8 +55,7 @@ public struct JSONParser {
         var members: [String: JSONValue] = [:]
         skipWhitespace()
         if peek() == UInt8(ascii: "}") {
-            index += 1
-            depth -= 1
+            leaveContainer()
             return .object(members)
         }
         while true {
@@ -72,8 +71,7 @@ public struct JSONParser {
             switch peek() {
             case UInt8(ascii: ","): index += 1
             case UInt8(ascii: "}"):
-                index += 1
-                depth -= 1
+                leaveContainer()
                 return .object(members)
             default: throw failure("expected ',' or '}' in an object")
             }
@@ -86,8 +84,7 @@ public struct JSONParser {
         var elements: [JSONValue] = []
         skipWhitespace()
         if peek() == UInt8(ascii: "]") {
-            index += 1
-            depth -= 1
+            leaveContainer()
             return .array(elements)
         }
         while true {
@@ -97,8 +94,7 @@ public struct JSONParser {
             switch peek() {
             case UInt8(ascii: ","): index += 1
             case UInt8(ascii: "]"):
-                index += 1
-                depth -= 1
+                leaveContainer()
                 return .array(elements)
             default: throw failure("expected ',' or ']' in an array")
             }
@@ -108,6 +104,12 @@ public struct JSONParser {
     private mutating func enterContainer() throws {
         depth += 1
         guard depth <= Self.maximumDepth else { throw failure("nesting deeper than \(Self.maximumDepth) levels") }
+    }
+
+    /// Steps over the closing bracket or brace of the container being parsed.
+    private mutating func leaveContainer() {
+        index += 1
+        depth -= 1
     }
 
     private mutating func expectLiteral(_ literal: StaticString) throws {

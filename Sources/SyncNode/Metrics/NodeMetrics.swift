@@ -12,6 +12,9 @@ import SyncCore
 enum NodeMetrics {
     static func fenceRejected() { Counter(label: "sync_fence_rejections_total").increment() }
 
+    /// A nested listing answered 404: its parent was deleted at the source after the run listed it.
+    static func nestedListingOfDeletedParent() { Counter(label: "sync_nested_parent_gone_total").increment() }
+
     /// A workflow stayed longer than the watchdog's bound in one phase.
     static func slowWorkflowStep() { Counter(label: "sync_workflow_slow_steps_total").increment() }
 

@@ -103,7 +103,7 @@ public struct ConvergenceCheck: Sendable {
         }.map(\.name)
         var result: [String: [String: JSONValue]] = [:]
         let decoder = JSONDecoder()
-        for try await (id, attributes, typedRow) in rows.decode((String, String, String).self) {
+        for (id, attributes, typedRow) in try rows.decode((String, String, String).self) {
             var stored = try decoder.decode([String: JSONValue].self, from: Data(attributes.utf8))
             let typed = try decoder.decode([String: JSONValue].self, from: Data(typedRow.utf8))
             for column in comparable {
@@ -124,7 +124,7 @@ public struct ConvergenceCheck: Sendable {
             WHERE e.org_id = \(orgID) AND e.source_entity = \(entity)
             """, logger: logger)
         var result: [String: [String: Set<String>]] = [:]
-        for try await (source, relationship, target) in rows.decode((String, String, String).self) {
+        for (source, relationship, target) in try rows.decode((String, String, String).self) {
             result[source, default: [:]][relationship, default: []].insert(target)
         }
         return result

@@ -41,7 +41,7 @@ public struct InvariantCheck: Sendable {
               FROM workflow_steps WHERE shard IS NOT NULL AND fence_epoch IS NOT NULL) t
             WHERE fence_epoch < prior ORDER BY committed_at LIMIT \(limit)
             """, logger: logger)
-        for try await (workflow, step, shard, epoch, newer) in staleShardSteps.decode((String, Int, Int, Int64, Int64).self) {
+        for (workflow, step, shard, epoch, newer) in try staleShardSteps.decode((String, Int, Int, Int64, Int64).self) {
             violations.append(.init(invariant: .singleWriter,
                 detail: "\(workflow) step \(step) committed under shard \(shard) epoch \(epoch) after a step under epoch \(newer)"))
         }
@@ -53,7 +53,7 @@ public struct InvariantCheck: Sendable {
               FROM workflow_steps WHERE leader_term IS NOT NULL) t
             WHERE leader_term < prior ORDER BY committed_at LIMIT \(limit)
             """, logger: logger)
-        for try await (workflow, step, term, newer) in staleTermSteps.decode((String, Int, Int64, Int64).self) {
+        for (workflow, step, term, newer) in try staleTermSteps.decode((String, Int, Int64, Int64).self) {
             violations.append(.init(invariant: .singleWriter,
                 detail: "\(workflow) step \(step) committed under leader term \(term) after a step under term \(newer)"))
         }
@@ -61,7 +61,7 @@ public struct InvariantCheck: Sendable {
             let open = try await postgres.queryUnlessClosed("""
                 SELECT id::text, org_id, state::text FROM sync_runs WHERE state NOT IN ('completed', 'failed') ORDER BY created_at LIMIT \(limit)
                 """, logger: logger)
-            for try await (id, org, state) in open.decode((String, String, String).self) {
+            for (id, org, state) in try open.decode((String, String, String).self) {
                 violations.append(.init(invariant: .noLostRuns, detail: "run \(id) of org \(org) is still \(state)"))
             }
         }
@@ -71,14 +71,14 @@ public struct InvariantCheck: Sendable {
                 WHERE NOT EXISTS (SELECT 1 FROM external_links l WHERE l.org_id = t.org_id AND l.internal_id = t.id)
                 LIMIT \(limit)
                 """), logger: logger)
-            for try await (org, id) in unlinked.decode((String, String).self) {
+            for (org, id) in try unlinked.decode((String, String).self) {
                 violations.append(.init(invariant: .exactlyOnce, detail: "\(kind.table) row \(id) of org \(org) is named by no external link (a duplicate)"))
             }
         }
         let doubleLinked = try await postgres.queryUnlessClosed("""
             SELECT org_id, internal_id::text, count(*)::int FROM external_links GROUP BY org_id, internal_id HAVING count(*) > 1 LIMIT \(limit)
             """, logger: logger)
-        for try await (org, id, count) in doubleLinked.decode((String, String, Int).self) {
+        for (org, id, count) in try doubleLinked.decode((String, String, Int).self) {
             violations.append(.init(invariant: .exactlyOnce, detail: "internal id \(id) of org \(org) is linked from \(count) external records"))
         }
         return violations

@@ -56,6 +56,7 @@ public struct PostgresURL: Sendable, Hashable, CustomStringConvertible {
             host: host, port: port, username: username, password: password, database: database, tls: tls
         )
         configuration.options.connectTimeout = .seconds(10)
+        configuration.options.additionalStartupParameters = Self.sessionSettings
         return configuration
     }
 
@@ -65,8 +66,16 @@ public struct PostgresURL: Sendable, Hashable, CustomStringConvertible {
             tls: requireTLS ? .require(.makeClientConfiguration()) : .disable
         )
         configuration.options.connectTimeout = .seconds(10)
+        configuration.options.additionalStartupParameters = Self.sessionSettings
         return configuration
     }
+
+    /// Settings of every session the engine opens. A transaction left open by a client that stopped
+    /// answering (a frozen or hung node) holds its `FOR SHARE` lock on the shard fence, and the next
+    /// owner's fence bump waits behind it; Postgres ends such a session after 3 s, so a shard moves
+    /// within that bound whatever its old owner does. The engine never waits on anything but
+    /// Postgres inside a transaction, so a healthy node is never near the bound.
+    static let sessionSettings = [("idle_in_transaction_session_timeout", "3s")]
 
     static func redact(_ string: String) -> String {
         // user:secret@ -> user:***@, without needing the URL to parse.

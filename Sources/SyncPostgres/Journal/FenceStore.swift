@@ -20,7 +20,7 @@ public struct FenceStore: Sendable {
             ON CONFLICT (shard) DO UPDATE SET epoch = shard_fences.epoch + 1, owner = excluded.owner, updated_at = now()
             RETURNING epoch
             """, logger: logger)
-        for try await epoch in rows.decode(Int64.self) { return epoch }
+        for epoch in try rows.decode(Int64.self) { return epoch }
         preconditionFailure("shard fence upsert returned no row for shard \(shard)")
     }
 
@@ -36,7 +36,7 @@ public struct FenceStore: Sendable {
     public func shards() async throws -> [(shard: Int, epoch: Int64, owner: String?)] {
         let rows = try await client.queryUnlessClosed("SELECT shard, epoch, owner FROM shard_fences ORDER BY shard", logger: logger)
         var result: [(shard: Int, epoch: Int64, owner: String?)] = []
-        for try await (shard, epoch, owner) in rows.decode((Int, Int64, String?).self) {
+        for (shard, epoch, owner) in try rows.decode((Int, Int64, String?).self) {
             result.append((shard, epoch, owner))
         }
         return result
@@ -45,7 +45,7 @@ public struct FenceStore: Sendable {
     /// The current leader term and who began it.
     public func leaderTerm() async throws -> (term: Int64, leader: String?)? {
         let rows = try await client.queryUnlessClosed("SELECT term, leader FROM leader_terms", logger: logger)
-        for try await (term, leader) in rows.decode((Int64, String?).self) { return (term, leader) }
+        for (term, leader) in try rows.decode((Int64, String?).self) { return (term, leader) }
         return nil
     }
 
@@ -54,7 +54,7 @@ public struct FenceStore: Sendable {
         let rows = try await client.queryUnlessClosed("""
             UPDATE leader_terms SET term = term + 1, leader = \(leader), updated_at = now() RETURNING term
             """, logger: logger)
-        for try await term in rows.decode(Int64.self) { return term }
+        for term in try rows.decode(Int64.self) { return term }
         preconditionFailure("leader_terms has no row: migrations not applied?")
     }
 

@@ -151,7 +151,7 @@ public struct JournalStore: Sendable {
             """, logger: logger)
         var steps: [Step] = []
         let decoder = JSONDecoder()
-        for try await (number, result) in rows.decode((Int, String).self) {
+        for (number, result) in try rows.decode((Int, String).self) {
             guard number == steps.count else {
                 throw JournalError(code: .invalidState, workflowID: workflowID, step: number,
                                    detail: "journal has a gap before step \(number)")
@@ -165,10 +165,16 @@ public struct JournalStore: Sendable {
     public func stepExists(workflowID: String, step: Int) async throws -> Bool {
         try await client.queryUnlessClosed("""
             SELECT 1 FROM workflow_steps WHERE workflow_id = \(workflowID) AND step = \(step)
-            """, logger: logger).decode(Int.self).first { _ in true } != nil
+            """, logger: logger).decode(Int.self).first != nil
     }
 
     /// Commits `effect` and the journal row of `step` in one transaction under `fence`.
+    ///
+    /// The fence is checked by the journal row's own INSERT, which reads the fence row FOR SHARE and
+    /// inserts nothing when the epoch (or term) moved on: from then until COMMIT a takeover's bump
+    /// waits for this transaction, and a bump that came first makes it roll back. Checking last
+    /// rather than first saves a statement per step; a stale writer does its effect's work before it
+    /// finds out, which only happens after a takeover.
     ///
     /// Errors are sorted: `ownershipLost` (fence moved), `alreadyCommitted` (the row exists: an earlier
     /// attempt won), `outcomeUnknown` (the connection failed at COMMIT), `notCommitted` (anything
@@ -183,17 +189,12 @@ public struct JournalStore: Sendable {
             var committing = false
             do {
                 try await connection.queryUnlessClosed("BEGIN", logger: logger)
-                try await FenceStore.check(fence, on: connection, workflowID: workflowID, step: step, logger: logger)
                 let result = try await effect(connection)
-                let payload = String(decoding: try SerializedJSONEncoder.encode(record(result)), as: UTF8.self)
-                let (shard, epoch, term): (Int?, Int64?, Int64?) = switch fence {
-                case .shard(let shard, let epoch): (shard, epoch, nil)
-                case .leader(let term): (nil, nil, term)
+                let row = JournalRow(workflowID: workflowID, step: step, runID: runID, kind: kind,
+                                     payload: String(decoding: try SerializedJSONEncoder.encode(record(result)), as: UTF8.self))
+                guard try await insert(row, under: fence, on: connection) else {
+                    throw try await staleFence(fence, row: row, on: connection)
                 }
-                try await connection.queryUnlessClosed("""
-                    INSERT INTO workflow_steps (workflow_id, step, run_id, kind, result, shard, fence_epoch, leader_term)
-                    VALUES (\(workflowID), \(step), \(runID), \(kind), \(payload)::jsonb, \(shard), \(epoch), \(term))
-                    """, logger: logger)
                 committing = true
                 try await connection.queryUnlessClosed("COMMIT", logger: logger)
                 return result
@@ -202,6 +203,66 @@ public struct JournalStore: Sendable {
                 throw Self.classify(error, workflowID: workflowID, step: step, duringCommit: committing)
             }
         }
+    }
+
+    /// Commits the journal row of a step that has no effect of its own (an orchestrator decision, a
+    /// plan, a failure): one statement, fenced like ``commit(workflowID:step:kind:runID:fence:effect:record:)``.
+    public func commit<Step: Encodable & Sendable>(
+        workflowID: String, step: Int, kind: String, runID: UUID, fence: WriteFence, record: Step
+    ) async throws {
+        try await client.withConnection { connection in
+            do {
+                let row = JournalRow(workflowID: workflowID, step: step, runID: runID, kind: kind,
+                                     payload: String(decoding: try SerializedJSONEncoder.encode(record), as: UTF8.self))
+                guard try await insert(row, under: fence, on: connection) else {
+                    throw try await staleFence(fence, row: row, on: connection)
+                }
+            } catch {
+                // The statement is its own transaction: an answer that never came may have committed.
+                throw Self.classify(error, workflowID: workflowID, step: step, duringCommit: true)
+            }
+        }
+    }
+
+    struct JournalRow {
+        var workflowID: String
+        var step: Int
+        var runID: UUID
+        var kind: String
+        var payload: String
+    }
+
+    /// Inserts `row` if, and only if, `fence` still holds, locking the fence row FOR SHARE until the
+    /// transaction ends. False when the fence moved on (nothing inserted).
+    func insert(_ row: JournalRow, under fence: WriteFence, on connection: PostgresConnection) async throws -> Bool {
+        let query: PostgresQuery = switch fence {
+        case .shard(let shard, let epoch): """
+            INSERT INTO workflow_steps (workflow_id, step, run_id, kind, result, shard, fence_epoch, leader_term)
+            SELECT \(row.workflowID), \(row.step), \(row.runID), \(row.kind), \(row.payload)::jsonb, shard, epoch, NULL
+            FROM shard_fences WHERE shard = \(shard) AND epoch = \(epoch) FOR SHARE
+            RETURNING 1
+            """
+        case .leader(let term): """
+            INSERT INTO workflow_steps (workflow_id, step, run_id, kind, result, shard, fence_epoch, leader_term)
+            SELECT \(row.workflowID), \(row.step), \(row.runID), \(row.kind), \(row.payload)::jsonb, NULL, NULL, term
+            FROM leader_terms WHERE term = \(term) FOR SHARE
+            RETURNING 1
+            """
+        }
+        return try await connection.queryUnlessClosed(query, logger: logger).decode(Int.self).first { _ in true } != nil
+    }
+
+    /// The `ownershipLost` error of a refused row, naming the fence's current value.
+    private func staleFence(_ fence: WriteFence, row: JournalRow, on connection: PostgresConnection) async throws -> JournalError {
+        let current: Int64? = switch fence {
+        case .shard(let shard, _):
+            try await connection.queryUnlessClosed("SELECT epoch FROM shard_fences WHERE shard = \(shard)", logger: logger)
+                .decode(Int64.self).first { _ in true }
+        case .leader:
+            try await connection.queryUnlessClosed("SELECT term FROM leader_terms", logger: logger).decode(Int64.self).first { _ in true }
+        }
+        return JournalError(code: .ownershipLost, workflowID: row.workflowID, step: row.step,
+                            detail: "stale \(fence): the current value is \(current.map(String.init) ?? "none")")
     }
 
     static func classify(_ error: any Error, workflowID: String, step: Int, duringCommit: Bool) -> any Error {

@@ -76,7 +76,7 @@ public struct OrganizationStore: Sendable {
         let rows = try await client.queryUnlessClosed("""
             SELECT oauth_client_id, sealed_oauth_client, oauth_client_key_id FROM organizations WHERE id = \(orgID)
             """, logger: logger)
-        for try await (clientID, sealed, keyID) in rows.decode((String?, ByteBuffer?, String?).self) {
+        for (clientID, sealed, keyID) in try rows.decode((String?, ByteBuffer?, String?).self) {
             guard let clientID, let sealed, let keyID else { return nil }
             let opened = try cipher.open(Data(buffer: sealed), orgID: "oauth-application:\(orgID)", storedKeyID: keyID)
             guard case .personalAccessToken(_, let secret) = opened else { return nil }
@@ -90,7 +90,7 @@ public struct OrganizationStore: Sendable {
             SELECT id, name, adapter, api_base_url FROM organizations WHERE \(condition) ORDER BY id
             """, binds: binds), logger: logger)
         var result: [Organization] = []
-        for try await (id, name, adapter, url) in rows.decode((String, String, String, String).self) {
+        for (id, name, adapter, url) in try rows.decode((String, String, String, String).self) {
             result.append(Organization(id: id, name: name, adapter: adapter, apiBaseURL: url))
         }
         return result

@@ -24,7 +24,7 @@ public struct PostgresTokenStore: CredentialStore {
         let rows = try await client.queryUnlessClosed(
             "SELECT sealed, key_id, version FROM adapter_tokens WHERE org_id = \(orgID)", logger: logger
         )
-        for try await (sealed, keyID, version) in rows.decode((ByteBuffer, String, Int64).self) {
+        for (sealed, keyID, version) in try rows.decode((ByteBuffer, String, Int64).self) {
             let credential = try cipher.open(Data(buffer: sealed), orgID: orgID, storedKeyID: keyID)
             return VersionedCredential(credential: credential, version: version)
         }
@@ -45,7 +45,7 @@ public struct PostgresTokenStore: CredentialStore {
                 version = adapter_tokens.version + 1, updated_at = now()
             RETURNING version
             """, logger: logger)
-        for try await version in rows.decode(Int64.self) { return version }
+        for version in try rows.decode(Int64.self) { return version }
         preconditionFailure("INSERT ... RETURNING returned no row for org \(orgID)")
     }
 
@@ -61,7 +61,7 @@ public struct PostgresTokenStore: CredentialStore {
             WHERE org_id = \(orgID) AND version = \(expectedVersion)
             RETURNING version
             """, logger: logger)
-        for try await version in rows.decode(Int64.self) { return version }
+        for version in try rows.decode(Int64.self) { return version }
         return nil
     }
 
