@@ -54,6 +54,7 @@ struct ClosedConnectionTests {
             try await terminate(connection, using: client)
             let result = await Self.outcome(within: limit) { try await query(connection) }
             outcome.withLock { $0 = result }
+            try? await connection.close()
         }
         return outcome.withLock { $0 }
     }
@@ -101,6 +102,8 @@ struct ClosedConnectionTests {
                 _ = try await connection.queryUnlessClosed("SELECT pg_sleep(30)", logger: TestServices.logger).collect()
             }
             try await killer.value
+            // The channel may still be closing; PostgresNIO asserts a connection is closed before it goes.
+            try? await connection.close()
             guard case .failure? = result else {
                 Issue.record("expected the sleeping statement to fail, got \(String(describing: result))"); return
             }

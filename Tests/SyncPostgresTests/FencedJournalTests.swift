@@ -121,6 +121,7 @@ struct FencedJournalTests {
                 try await frozen.queryUnlessClosed("COMMIT", logger: TestServices.logger)
             }
             #expect(try await !journal.stepExists(workflowID: "w", step: 0))
+            try? await frozen.close()
         }
     }
 
