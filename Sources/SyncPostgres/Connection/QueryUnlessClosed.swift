@@ -24,9 +24,10 @@ extension PostgresConnection {
     /// statement just after Postgres ended the session then waits forever, and with it the
     /// workflow and its shard (found by the chaos soak: workflows "committing" for minutes after a
     /// Postgres restart). Here the query runs in its own task while the caller waits for whichever
-    /// comes first: its answer, or the connection seen closed at two checks in a row, `interval`
-    /// apart (two, so that an answer that arrived just before the close wins). A lost query's task
-    /// stays suspended: a small leak, once per statement lost to a closed connection.
+    /// comes first: its answer, or the connection seen closed at two sweeps in a row, `interval`
+    /// apart, of the process's ``ClosedConnectionWatch`` (two, so that an answer that arrived just
+    /// before the close wins). A lost query's task stays suspended: a small leak, once per statement
+    /// lost to a closed connection.
     @discardableResult
     public func queryUnlessClosed(
         _ query: PostgresQuery, logger: Logger, checkEvery interval: TimeAmount = .milliseconds(200),
@@ -42,27 +43,101 @@ extension PostgresConnection {
         _ query: PostgresQuery, logger: Logger, checkEvery interval: TimeAmount, file: String, line: Int
     ) async throws -> PostgresRowSequence {
         let answer = PendingAnswer()
+        let watch = ClosedConnectionWatch.shared(checkingEvery: interval)
         return try await withCheckedThrowingContinuation { continuation in
             answer.register(continuation)
+            let ticket = watch.watch(self, answer)
             let connection = self
-            let watch = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { task in
-                guard !answer.isGiven else {
-                    task.cancel()
-                    return
-                }
-                if answer.checked(closed: connection.isClosed) >= 2 {
-                    answer.give(.failure(PostgresConnectionClosed(connectionID: connection.id)))
-                    task.cancel()
-                }
-            }
             Task {
                 do {
                     answer.give(.success(try await connection.query(query, logger: logger, file: file, line: line)))
                 } catch {
                     answer.give(.failure(error))
                 }
-                watch.cancel()
+                watch.unwatch(ticket)
             }
+        }
+    }
+}
+
+/// The statements waiting for an answer, checked together every interval by one sweeper task: a
+/// statement whose connection is found closed at two sweeps in a row fails with
+/// ``PostgresConnectionClosed``. One sweeper for all statements, rather than a timer each, because a
+/// timer armed and cancelled per statement costs two event-loop wake-ups on the hottest path.
+final class ClosedConnectionWatch: Sendable {
+    private struct Watched {
+        var connection: PostgresConnection
+        var answer: PendingAnswer
+        var closedSweeps = 0
+    }
+
+    private struct State {
+        var watched: [UInt64: Watched] = [:]
+        var nextTicket: UInt64 = 0
+        var sweeping = false
+    }
+
+    private static let instances = Mutex<[Int64: ClosedConnectionWatch]>([:])
+
+    /// The process's watch for `interval` (in practice one: every caller uses the default).
+    static func shared(checkingEvery interval: TimeAmount) -> ClosedConnectionWatch {
+        instances.withLock { instances in
+            if let existing = instances[interval.nanoseconds] { return existing }
+            let watch = ClosedConnectionWatch(interval: interval)
+            instances[interval.nanoseconds] = watch
+            return watch
+        }
+    }
+
+    private let interval: Duration
+    private let state = Mutex(State())
+
+    private init(interval: TimeAmount) {
+        self.interval = .nanoseconds(interval.nanoseconds)
+    }
+
+    func watch(_ connection: PostgresConnection, _ answer: PendingAnswer) -> UInt64 {
+        let (ticket, startSweeper) = state.withLock { state in
+            let ticket = state.nextTicket
+            state.nextTicket += 1
+            state.watched[ticket] = Watched(connection: connection, answer: answer)
+            let start = !state.sweeping
+            state.sweeping = true
+            return (ticket, start)
+        }
+        if startSweeper {
+            Task.detached { [self] in await sweep() }
+        }
+        return ticket
+    }
+
+    func unwatch(_ ticket: UInt64) { state.withLock { _ = $0.watched.removeValue(forKey: ticket) } }
+
+    /// Runs while anything is watched; the next `watch` starts it again.
+    private func sweep() async {
+        while true {
+            try? await Task.sleep(for: interval)
+            let (closed, stop) = state.withLock { state -> ([(PendingAnswer, Int)], Bool) in
+                var closed: [(PendingAnswer, Int)] = []
+                for (ticket, watched) in state.watched {
+                    guard watched.connection.isClosed else {
+                        state.watched[ticket]?.closedSweeps = 0
+                        continue
+                    }
+                    if watched.closedSweeps >= 1 {
+                        closed.append((watched.answer, watched.connection.id))
+                        state.watched[ticket] = nil
+                    } else {
+                        state.watched[ticket]?.closedSweeps = 1
+                    }
+                }
+                if state.watched.isEmpty { state.sweeping = false }
+                return (closed, !state.sweeping)
+            }
+            for (answer, connectionID) in closed {
+                answer.give(.failure(PostgresConnectionClosed(connectionID: connectionID)))
+            }
+            if stop { return }
         }
     }
 }
@@ -94,12 +169,10 @@ extension Array where Element == PostgresRow {
 }
 
 /// The answer a caller waits for: given once, by the query or by the close watch, whichever is first.
-private final class PendingAnswer: Sendable {
+final class PendingAnswer: Sendable {
     private struct State {
         var continuation: CheckedContinuation<PostgresRowSequence, any Error>?
         var given = false
-        /// Consecutive checks that found the connection closed.
-        var closedChecks = 0
     }
 
     private let state = Mutex(State())
@@ -109,14 +182,6 @@ private final class PendingAnswer: Sendable {
     }
 
     var isGiven: Bool { state.withLock { $0.given } }
-
-    /// Records one check of the connection; returns how many checks in a row found it closed.
-    func checked(closed: Bool) -> Int {
-        state.withLock { state in
-            state.closedChecks = closed ? state.closedChecks + 1 : 0
-            return state.closedChecks
-        }
-    }
 
     func give(_ result: Result<PostgresRowSequence, any Error>) {
         let continuation = state.withLock { state -> CheckedContinuation<PostgresRowSequence, any Error>? in
