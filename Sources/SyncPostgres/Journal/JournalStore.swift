@@ -19,9 +19,13 @@ public struct JournalStore: Sendable {
     }
 
     /// A transaction whose closure errors come out as thrown, so callers can tell `ownershipLost`
-    /// from a failed BEGIN or COMMIT. Not PostgresNIO's `withTransaction`: its statements would wait
-    /// forever on a connection Postgres closed (see ``PostgresNIO/PostgresConnection/queryUnlessClosed(_:logger:checkEvery:)``).
-    func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> sending Result) async throws -> Result {
+    /// from a failed BEGIN or COMMIT; a COMMIT's own failure goes through `commitFailed` (whose
+    /// outcome is unknown). Not PostgresNIO's `withTransaction`: its statements would wait forever on
+    /// a connection Postgres closed (see ``PostgresNIO/PostgresConnection/queryUnlessClosed(_:logger:checkEvery:file:line:)``).
+    func transaction<Result: Sendable>(
+        _ body: (PostgresConnection) async throws -> sending Result,
+        commitFailed: (any Error) -> any Error = { $0 }
+    ) async throws -> Result {
         try await client.withConnection { connection in
             try await connection.queryUnlessClosed("BEGIN", logger: logger)
             let result: Result
@@ -31,7 +35,11 @@ public struct JournalStore: Sendable {
                 _ = try? await connection.queryUnlessClosed("ROLLBACK", logger: logger)
                 throw error
             }
-            try await connection.queryUnlessClosed("COMMIT", logger: logger)
+            do {
+                try await connection.queryUnlessClosed("COMMIT", logger: logger)
+            } catch {
+                throw commitFailed(error)
+            }
             return result
         }
     }
@@ -185,23 +193,19 @@ public struct JournalStore: Sendable {
         effect: @Sendable (PostgresConnection) async throws -> Result,
         record: @Sendable (Result) -> Step
     ) async throws -> Result {
-        try await client.withConnection { connection in
-            var committing = false
-            do {
-                try await connection.queryUnlessClosed("BEGIN", logger: logger)
+        do {
+            return try await transaction({ connection in
                 let result = try await effect(connection)
                 let row = JournalRow(workflowID: workflowID, step: step, runID: runID, kind: kind,
                                      payload: String(decoding: try SerializedJSONEncoder.encode(record(result)), as: UTF8.self))
                 guard try await insert(row, under: fence, on: connection) else {
                     throw try await staleFence(fence, row: row, on: connection)
                 }
-                committing = true
-                try await connection.queryUnlessClosed("COMMIT", logger: logger)
                 return result
-            } catch {
-                if !committing { _ = try? await connection.queryUnlessClosed("ROLLBACK", logger: logger) }
-                throw Self.classify(error, workflowID: workflowID, step: step, duringCommit: committing)
-            }
+            }, commitFailed: { Self.classify($0, workflowID: workflowID, step: step, duringCommit: true) })
+        } catch {
+            // Already sorted when COMMIT failed; anything before it rolled back.
+            throw Self.classify(error, workflowID: workflowID, step: step, duringCommit: false)
         }
     }
 
