@@ -85,7 +85,16 @@ public struct JournalBenchmark: Sendable {
         let load = StepLoad(serialSteps: configuration.serialSteps, workflows: configuration.workflows,
                             stepsPerWorkflow: configuration.stepsPerWorkflow)
         let record = pageRecord
+        // The step as the engine commits a one-statement effect: effect and journal row in one statement.
         let ours: StepLoad.Step = { workflowID, number in
+            try await journal.commit(
+                workflowID: workflowID, step: number, kind: record.kind, runID: run.id, fence: fence,
+                statement: "INSERT INTO bench_effects (workflow_id, step, payload) VALUES (\(workflowID), \(number), 'effect')",
+                record: record
+            )
+        }
+        // The same step through a transaction with an effect closure (how a page commits its rows).
+        let oursTransaction: StepLoad.Step = { workflowID, number in
             try await journal.commit(
                 workflowID: workflowID, step: number, kind: record.kind, runID: run.id, fence: fence,
                 effect: { connection -> Void in
@@ -105,6 +114,7 @@ public struct JournalBenchmark: Sendable {
         typealias Sample = Result<StepFigures, PeerUnavailable>
         var sides: [AlternatingRuns<Sample>.Side] = [
             .init(name: "ours") { .success(try await load.measure(label: "ours", ours)) },
+            .init(name: "ours-transaction") { .success(try await load.measure(label: "ours-transaction", oursTransaction)) },
             .init(name: "floor") { .success(try await load.measure(label: "floor", floor)) },
         ]
         if let pgbench = configuration.pgbench {
@@ -155,6 +165,14 @@ public struct JournalBenchmark: Sendable {
         case nil: .failure(PeerUnavailable(peer: "DBOS", reason: "skipped (--dbos-python none)"))
         }
 
+        if case .success(let transaction)? = figures("ours-transaction") {
+            table.rows.append(.init(metric: "transaction step: serial p50", ours: Figure.milliseconds(transaction.serialP50Milliseconds),
+                                    peer: "one-statement step: \(Figure.milliseconds(ours.serialP50Milliseconds))",
+                                    comparison: "\(Figure.ratio(transaction.serialP50Milliseconds / ours.serialP50Milliseconds))× one-statement"))
+            table.rows.append(.init(metric: "transaction step: \(c.workflows) concurrent", ours: Figure.perSecond(transaction.concurrentStepsPerSecond, unit: "steps"),
+                                    peer: "one-statement step: \(Figure.perSecond(ours.concurrentStepsPerSecond, unit: "steps"))",
+                                    comparison: "\(Figure.ratio(transaction.concurrentStepsPerSecond / ours.concurrentStepsPerSecond)) of one-statement"))
+        }
         table.rows.append(.init(metric: "serial step p50", ours: Figure.milliseconds(ours.serialP50Milliseconds), goal: "≤ 3 ms",
                                 peer: "floor (1 INSERT/txn, our loop): \(Figure.milliseconds(floor.serialP50Milliseconds))",
                                 comparison: "\(Figure.ratio(ours.serialP50Milliseconds / floor.serialP50Milliseconds))× floor",
@@ -198,7 +216,8 @@ public struct JournalBenchmark: Sendable {
 
         table.notes = [
             "medians of \(c.runs) runs per side; sides alternate (run i starts with side i mod sides), every side on the same server and fsync setting",
-            "ours: BEGIN; INSERT effect; INSERT workflow_steps (a \(Self.pageRecord.kind) record with a 100-id cursor, jsonb) SELECT … FROM shard_fences WHERE epoch = ours FOR SHARE (the fence check); COMMIT — one durable commit per step, every statement watched for a closed connection",
+            "ours: JournalStore.commit(statement:), one statement per step, its own transaction: WITH effect AS (INSERT effect) INSERT INTO workflow_steps (a \(Self.pageRecord.kind) record with a 100-id cursor, jsonb; the fence held FOR SHARE by sync_hold_shard_fence, which raises when the epoch moved on) — one durable commit per step, watched for a closed connection",
+            "transaction step: JournalStore.commit(effect:), as a page commits: BEGIN; INSERT effect; INSERT workflow_steps … SELECT … FROM shard_fences WHERE epoch = ours FOR SHARE; COMMIT",
             "serial: \(c.serialSteps) timed steps after 20 warm-up steps (and 2 from each concurrent workflow, to open the pool); concurrent: \(c.workflows) workflows × \(c.stepsPerWorkflow) steps on a pool of \(c.workflows + 4) connections",
             "floor: a single-row INSERT in its own transaction (autocommit), same client library, same load shape",
         ]

@@ -304,22 +304,26 @@ public struct EntitySyncRunner: Sendable {
             let fullPass = workflow.plan?.phases.contains(.reconcile) ?? false
             let runID = context.run.id
             let watermarkDate = watermark.map { Date(timeIntervalSince1970: TimeInterval($0.secondsSinceEpoch)) }
-            let logger = logger
-            let isPartition = partition != nil
-            try await commit(step: workflow.nextStep, kind: "completed", effect: { connection in
+            let completed = EntityStep.completed(watermark: watermark)
+            if partition != nil {
                 // A partition's completion only ends its own workflow; the parent workflow owns the cursor.
-                guard !isPartition else { return }
-                try await connection.queryUnlessClosed("""
-                    INSERT INTO entity_cursors (org_id, entity, watermark, last_full_pass_at, last_full_pass_run)
-                    VALUES (\(orgID), \(entity), \(watermarkDate), CASE WHEN \(fullPass) THEN now() END, CASE WHEN \(fullPass) THEN \(runID) END)
-                    ON CONFLICT (org_id, entity) DO UPDATE SET
-                        watermark = CASE WHEN excluded.watermark IS NULL THEN entity_cursors.watermark
-                                         ELSE greatest(entity_cursors.watermark, excluded.watermark) END,
-                        last_full_pass_at = coalesce(excluded.last_full_pass_at, entity_cursors.last_full_pass_at),
-                        last_full_pass_run = coalesce(excluded.last_full_pass_run, entity_cursors.last_full_pass_run),
-                        updated_at = now()
-                    """, logger: logger)
-            }, record: { _ in EntityStep.completed(watermark: watermark) })
+                try await commit(completed, step: workflow.nextStep)
+            } else {
+                // One statement: the cursor upsert and the journal row commit together in one round trip.
+                try await context.journal.commit(
+                    workflowID: workflowID, step: workflow.nextStep, kind: completed.kind, runID: runID, fence: context.fence,
+                    statement: """
+                        INSERT INTO entity_cursors (org_id, entity, watermark, last_full_pass_at, last_full_pass_run)
+                        VALUES (\(orgID), \(entity), \(watermarkDate), CASE WHEN \(fullPass) THEN now() END, CASE WHEN \(fullPass) THEN \(runID) END)
+                        ON CONFLICT (org_id, entity) DO UPDATE SET
+                            watermark = CASE WHEN excluded.watermark IS NULL THEN entity_cursors.watermark
+                                             ELSE greatest(entity_cursors.watermark, excluded.watermark) END,
+                            last_full_pass_at = coalesce(excluded.last_full_pass_at, entity_cursors.last_full_pass_at),
+                            last_full_pass_run = coalesce(excluded.last_full_pass_run, entity_cursors.last_full_pass_run),
+                            updated_at = now()
+                        """,
+                    record: completed)
+            }
             workflow.apply(.completed(watermark: watermark))
         case .finished:
             return

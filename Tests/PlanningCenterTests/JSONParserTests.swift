@@ -18,6 +18,32 @@ struct JSONParserTests {
         }
     }
 
+    /// The raw copy of a record is its resource's own text; it must be exactly that resource (an
+    /// off-by-one span would cut a brace or take a comma, and a shifted one another resource).
+    @Test("every resource of every recorded fixture carries its own text, which parses to the same resource")
+    func resourcesCarryTheirText() throws {
+        var resources = 0
+        for fixture in try TestServices.recordedFixtures() {
+            let (status, body) = try DecodingTests.body(of: fixture)
+            guard status < 400 else { continue }
+            let document = try JSONAPIDocument.decode(body)
+            for resource in document.resources + document.included {
+                let text = try #require(resource.sourceText, "\(fixture.lastPathComponent) \(resource.identifier)")
+                let alone = try JSONAPIResource(json: JSONParser.parse(Array(text.utf8)), at: "$")
+                #expect(alone == resource, "\(fixture.lastPathComponent) \(resource.identifier)")
+                #expect(text.first == "{" && text.last == "}")
+                resources += 1
+            }
+        }
+        #expect(resources > 100)
+        // One resource as `data` (not an array), and members around and between the resources.
+        let one = #"{"meta":{"x":[1]}, "data" : {"type":"Person","id":"1","attributes":{"a":[{}]}} ,"included":[ {"type":"Email","id":"2"} , {"type":"Email","id":"3"}]}"#
+        let document = try JSONAPIDocument.decode(Data(one.utf8))
+        #expect(document.resources.first?.sourceText == #"{"type":"Person","id":"1","attributes":{"a":[{}]}}"#)
+        #expect(document.included.map(\.sourceText) == [#"{"type":"Email","id":"2"}"#, #"{"type":"Email","id":"3"}"#])
+        #expect(try JSONAPIDocument.decode(Data(#"{"data":null}"#.utf8)).resources.isEmpty)
+    }
+
     @Test("scalars: integers stay integers, big or fractional numbers become doubles")
     func scalars() throws {
         #expect(try parse("null") == .null)

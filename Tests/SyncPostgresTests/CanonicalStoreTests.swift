@@ -85,6 +85,57 @@ struct CanonicalStoreTests {
         }
     }
 
+    /// Pages of emails, addresses, phone numbers and memberships all reference their people: an
+    /// upsert of those links would lock them until COMMIT (queueing concurrent pages) and write a
+    /// new row version each time. `xmin` changes exactly when a row version is written.
+    @Test("a link that exists and needs no change is only read, not written again")
+    func existingLinkNotRewritten() async throws {
+        try await TemporaryDatabase.withMigrated(prefix: "store") { database in
+            _ = try await apply([Self.person("p1", first: "Ann")], to: database)
+            let version = "SELECT xmin::text FROM external_links WHERE external_id = $$X$$"
+            let person = try await rows(version.replacingOccurrences(of: "X", with: "p1"), in: database)
+            let campus = try await rows(version.replacingOccurrences(of: "X", with: "c1"), in: database)
+            // Another page referencing p1 (and the same person page again, referencing c1).
+            let outcome = try await apply([Self.email("e1", person: "p1"), Self.person("p1", first: "Ann")], to: database)
+            #expect(outcome.placeholdersCreated == 0)
+            #expect(try await rows(version.replacingOccurrences(of: "X", with: "p1"), in: database) == person)
+            #expect(try await rows(version.replacingOccurrences(of: "X", with: "c1"), in: database) == campus)
+            #expect(try await rows("SELECT is_placeholder::text FROM external_links WHERE external_id = 'c1'", in: database) == ["true"])
+            let linked = try await rows("SELECT p.first_name FROM emails e JOIN people p ON p.id = e.person_id", in: database)
+            #expect(linked == ["Ann"])
+        }
+    }
+
+    /// The link is missing from the second page's snapshot but inserted by a transaction that has not
+    /// committed yet: the second page must wait for it and use its internal id, not make another.
+    @Test("two pages referencing the same new record at once end with one link and one internal id")
+    func concurrentNewLink() async throws {
+        try await TemporaryDatabase.withMigrated(prefix: "store") { database in
+            let first = try await database.connect()
+            let second = try await database.connect()
+            defer { Task { try? await first.close(); try? await second.close() } }
+            let logger = TestServices.logger
+            try await first.query("BEGIN", logger: logger)
+            _ = try await store.apply(CanonicalBatch(orgID: "org1", adapter: "pco", records: [Self.email("e1", person: "p5")]), on: first)
+            let store = store
+            let waiting = Task {
+                try await second.query("BEGIN", logger: logger)
+                let outcome = try await store.apply(CanonicalBatch(orgID: "org1", adapter: "pco", records: [Self.email("e2", person: "p5")]), on: second)
+                try await second.query("COMMIT", logger: logger)
+                return outcome
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            try await first.query("COMMIT", logger: logger)
+            let outcome = try await waiting.value
+            #expect(outcome.placeholdersCreated == 0, "the first page created the placeholder")
+            #expect(try await rows("SELECT count(*)::text FROM external_links WHERE external_id = 'p5'", in: database) == ["1"])
+            #expect(try await rows("SELECT count(DISTINCT person_id)::text FROM emails", in: database) == ["1"])
+            #expect(try await rows("""
+                SELECT count(*)::text FROM emails e JOIN external_links l ON l.internal_id = e.person_id WHERE l.external_id = 'p5'
+                """, in: database) == ["2"])
+        }
+    }
+
     @Test("applying the same page twice changes nothing but synced_at")
     func idempotent() async throws {
         try await TemporaryDatabase.withMigrated(prefix: "store") { database in

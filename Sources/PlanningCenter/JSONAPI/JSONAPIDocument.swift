@@ -93,6 +93,10 @@ public struct JSONAPIResource: Sendable, Hashable, Codable {
     public var attributes: [String: JSONValue]
     public var relationships: [String: ResourceRelationship]
     public var links: [String: JSONValue]?
+    /// The resource's own JSON text as it came in the document, when decoded from one by
+    /// ``JSONAPIDocument/decode(_:)``: its raw copy, stored without being written anew. Not part of
+    /// equality or of the encoded form (it is the same resource, read from text).
+    public var sourceText: String?
 
     public init(type: String, id: String, attributes: [String: JSONValue] = [:],
                 relationships: [String: ResourceRelationship] = [:], links: [String: JSONValue]? = nil) {
@@ -116,6 +120,19 @@ public struct JSONAPIResource: Sendable, Hashable, Codable {
     }
 
     public var identifier: ResourceIdentifier { ResourceIdentifier(type: type, id: id) }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.type == rhs.type && lhs.id == rhs.id && lhs.attributes == rhs.attributes
+            && lhs.relationships == rhs.relationships && lhs.links == rhs.links
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(type)
+        hasher.combine(id)
+        hasher.combine(attributes)
+        hasher.combine(relationships)
+        hasher.combine(links)
+    }
 }
 
 /// A collection or single-resource document.
@@ -208,7 +225,29 @@ public struct JSONAPIDocument: Sendable, Hashable, Codable {
     /// wrong shape).
     @inline(never)  // see JSONParser: inlined into async callers, it crashed the release optimizer
     public static func decode(_ body: Data) throws -> JSONAPIDocument {
-        try JSONAPIDocument(json: JSONParser.parse(body))
+        let (json, spans, bytes) = try JSONParser.parseDocument(body)
+        var document = try JSONAPIDocument(json: json)
+        document.attachSourceTexts(spans, of: bytes)
+        return document
+    }
+
+    /// Gives each resource its own text (the parser found where each one lies).
+    private mutating func attachSourceTexts(_ spans: JSONParser.ResourceSpans, of bytes: [UInt8]) {
+        // The spans are of valid JSON, so of valid UTF-8: decoding does not repair anything.
+        func text(_ span: Range<Int>) -> String { String(decoding: bytes[span], as: UTF8.self) }
+        switch data {
+        case .one(var one?) where spans.data.count == 1:
+            one.sourceText = text(spans.data[0])
+            data = .one(one)
+        case .many(var many) where many.count == spans.data.count:
+            for position in many.indices { many[position].sourceText = text(spans.data[position]) }
+            data = .many(many)
+        default:
+            break
+        }
+        if included.count == spans.included.count {
+            for position in included.indices { included[position].sourceText = text(spans.included[position]) }
+        }
     }
 }
 

@@ -18,6 +18,8 @@ public struct JSONParser {
     private let bytes: [UInt8]
     private var index = 0
     private var depth = 0
+    /// Set by ``parseDocument(_:)``: where the resource objects of the document lie in `bytes`.
+    private var spans: ResourceSpans?
 
     private init(bytes: [UInt8]) {
         self.bytes = bytes
@@ -31,6 +33,26 @@ public struct JSONParser {
         parser.skipWhitespace()
         guard parser.index == parser.bytes.count else { throw parser.failure("unexpected data after the JSON value") }
         return value
+    }
+
+    /// Parses a JSON:API document and also returns where its resource objects lie in the text: the
+    /// elements of the top-level `data` (or `data` itself when it is one object) and of `included`.
+    /// Each resource's own text becomes its raw copy, so the transformation does not write it anew.
+    @inline(never)
+    public static func parseDocument(_ bytes: some Sequence<UInt8>) throws -> (value: JSONValue, spans: ResourceSpans, bytes: [UInt8]) {
+        var parser = JSONParser(bytes: Array(bytes))
+        parser.spans = ResourceSpans()
+        parser.skipWhitespace()
+        let value = try parser.parseValue()
+        parser.skipWhitespace()
+        guard parser.index == parser.bytes.count else { throw parser.failure("unexpected data after the JSON value") }
+        return (value, parser.spans ?? ResourceSpans(), parser.bytes)
+    }
+
+    /// Byte ranges of resource objects in a document's text (see ``parseDocument(_:)``).
+    public struct ResourceSpans: Sendable, Equatable {
+        public var data: [Range<Int>] = []
+        public var included: [Range<Int>] = []
     }
 
     // MARK: - Values
@@ -66,7 +88,11 @@ public struct JSONParser {
             guard peek() == UInt8(ascii: ":") else { throw failure("expected ':' after the key \"\(key)\"") }
             index += 1
             skipWhitespace()
-            members[key] = try parseValue()
+            if depth == 1, spans != nil, key == "data" || key == "included" {
+                members[key] = try parseResources(included: key == "included")
+            } else {
+                members[key] = try parseValue()
+            }
             skipWhitespace()
             switch peek() {
             case UInt8(ascii: ","): index += 1
@@ -78,7 +104,28 @@ public struct JSONParser {
         }
     }
 
+    /// The value of the root's `data` or `included` member, recording where each resource lies.
+    private mutating func parseResources(included: Bool) throws -> JSONValue {
+        var found: [Range<Int>]? = []
+        let value: JSONValue
+        if peek() == UInt8(ascii: "[") {
+            value = try parseArray(elementSpans: &found)
+        } else {
+            let start = index
+            value = try parseValue()
+            if case .object = value { found?.append(start..<index) }
+        }
+        if included { spans?.included = found ?? [] } else { spans?.data = found ?? [] }
+        return value
+    }
+
     private mutating func parseArray() throws -> JSONValue {
+        var ignored: [Range<Int>]? = nil
+        return try parseArray(elementSpans: &ignored)
+    }
+
+    /// An array; with `elementSpans` non-nil, also where each element lies.
+    private mutating func parseArray(elementSpans: inout [Range<Int>]?) throws -> JSONValue {
         try enterContainer()
         index += 1  // [
         var elements: [JSONValue] = []
@@ -89,7 +136,9 @@ public struct JSONParser {
         }
         while true {
             skipWhitespace()
+            let start = index
             elements.append(try parseValue())
+            elementSpans?.append(start..<index)
             skipWhitespace()
             switch peek() {
             case UInt8(ascii: ","): index += 1

@@ -95,7 +95,9 @@ public struct PCOTransformer: Sendable {
             ))
         }
 
-        let raw = JSONText.resource(resource)
+        // The resource's text as it came (jsonb normalises it); written anew only for a resource
+        // that was not decoded from text.
+        let raw = resource.sourceText ?? JSONText.resource(resource)
         return CanonicalRecord(
             key: key,
             values: values,

@@ -228,6 +228,62 @@ public struct JournalStore: Sendable {
         }
     }
 
+    /// Commits a step whose effect is ONE data-modifying statement (`INSERT`, `UPDATE` or `DELETE`,
+    /// without a trailing semicolon) together with its journal row, in one statement that is its own
+    /// transaction: `WITH effect AS (statement) INSERT INTO workflow_steps …`. One round trip and one
+    /// durable commit instead of four statements (BEGIN, effect, journal row, COMMIT).
+    ///
+    /// The fence is held by `sync_hold_shard_fence` / `sync_hold_leader_term` (migration 0003),
+    /// which lock the fence row FOR SHARE like the other commits and raise when the value moved on,
+    /// so a stale writer's effect is rolled back with its journal row. `record` cannot depend on the
+    /// effect's result (use ``commit(workflowID:step:kind:runID:fence:effect:record:)`` when it must).
+    /// Errors are sorted as for the other commits; a statement whose answer never came may have
+    /// committed (`outcomeUnknown`).
+    public func commit<Step: Encodable & Sendable>(
+        workflowID: String, step: Int, kind: String, runID: UUID, fence: WriteFence, statement: PostgresQuery, record: Step
+    ) async throws {
+        try await client.withConnection { connection in
+            do {
+                let row = JournalRow(workflowID: workflowID, step: step, runID: runID, kind: kind,
+                                     payload: String(decoding: try SerializedJSONEncoder.encode(record), as: UTF8.self))
+                try await connection.queryUnlessClosed(Self.effectAndRow(statement, row, under: fence), logger: logger)
+            } catch {
+                throw Self.classify(error, workflowID: workflowID, step: step, duringCommit: true)
+            }
+        }
+    }
+
+    /// `WITH effect AS (statement) INSERT INTO workflow_steps …`: the journal row's parameters are
+    /// numbered after the statement's own.
+    static func effectAndRow(_ statement: PostgresQuery, _ row: JournalRow, under fence: WriteFence) -> PostgresQuery {
+        var sql = Substring(statement.sql)
+        while let last = sql.last, last == ";" || last.isWhitespace { sql = sql.dropLast() }
+        precondition(!sql.contains(";"), "a single-statement step's effect must be one statement: \(sql)")
+        var binds = statement.binds
+        let first = binds.count + 1
+        func parameter(_ offset: Int) -> String { "$\(first + offset)" }
+        binds.append(row.workflowID)
+        binds.append(row.step)
+        binds.append(row.runID)
+        binds.append(row.kind)
+        binds.append(row.payload)
+        let fenceColumns: String
+        switch fence {
+        case .shard(let shard, let epoch):
+            binds.append(shard)
+            binds.append(epoch)
+            fenceColumns = "\(parameter(5))::integer, sync_hold_shard_fence(\(parameter(5))::integer, \(parameter(6))::bigint), NULL"
+        case .leader(let term):
+            binds.append(term)
+            fenceColumns = "NULL, NULL, sync_hold_leader_term(\(parameter(5))::bigint)"
+        }
+        return PostgresQuery(unsafeSQL: """
+            WITH effect AS (\(sql))
+            INSERT INTO workflow_steps (workflow_id, step, run_id, kind, result, shard, fence_epoch, leader_term)
+            VALUES (\(parameter(0)), \(parameter(1))::integer, \(parameter(2))::uuid, \(parameter(3)), \(parameter(4))::jsonb, \(fenceColumns))
+            """, binds: binds)
+    }
+
     struct JournalRow {
         var workflowID: String
         var step: Int
@@ -279,6 +335,11 @@ public struct JournalStore: Sendable {
         guard let psql = error as? PSQLError else { return error }
         if psql.serverInfo == nil && duringCommit {
             return JournalError(code: .outcomeUnknown, workflowID: workflowID, step: step, detail: describePostgresError(error))
+        }
+        if psql.serverInfo?[.sqlState] == "SYF01" {
+            // Raised by sync_hold_shard_fence / sync_hold_leader_term (migration 0003).
+            return JournalError(code: .ownershipLost, workflowID: workflowID, step: step,
+                                detail: psql.serverInfo?[.message] ?? "stale fence")
         }
         if psql.serverInfo?[.sqlState] == "23505", psql.serverInfo?[.constraintName] == "workflow_steps_pkey" {
             return JournalError(code: .alreadyCommitted, workflowID: workflowID, step: step, detail: "the step is already in the journal")

@@ -50,18 +50,7 @@ public struct CanonicalStore: Sendable {
             for key in record.referencedKeys where own[key] == nil { own[key] = false }
         }
         let keys = own.keys.sorted()
-        // ON CONFLICT DO UPDATE (rather than DO NOTHING) so that RETURNING yields every key, including
-        // links another transaction committed after this statement's snapshot was taken.
-        let query = try PostgresQuery(unsafeSQL: """
-            INSERT INTO external_links AS l (org_id, adapter, external_type, external_id, internal_id, entity, is_placeholder)
-            SELECT $1, $2, t.external_type, t.external_id, gen_random_uuid(), t.entity, NOT t.own
-            FROM unnest($3::text[], $4::text[], $5::text[], $6::bool[]) WITH ORDINALITY AS t(external_type, external_id, entity, own, n)
-            ORDER BY t.n
-            ON CONFLICT (org_id, adapter, external_type, external_id) DO UPDATE
-                SET is_placeholder = l.is_placeholder AND excluded.is_placeholder,
-                    updated_at = CASE WHEN l.is_placeholder AND NOT excluded.is_placeholder THEN now() ELSE l.updated_at END
-            RETURNING external_type, external_id, internal_id, (xmax = 0 AND is_placeholder)
-            """, binds: postgresBindings(
+        let query = try PostgresQuery(unsafeSQL: Self.linksSQL, binds: postgresBindings(
                 batch.orgID, batch.adapter, keys.map(\.externalType), keys.map(\.externalID),
                 keys.map(\.kind.rawValue), keys.map { own[$0]! }
             ))
@@ -77,6 +66,46 @@ public struct CanonicalStore: Sendable {
         precondition(ids.count == keys.count, "external_links upsert returned \(ids.count) of \(keys.count) keys")
         return ids
     }
+
+    /// Links that exist and need no change are only read: no row lock, no new row version. Only
+    /// keys missing from the statement's snapshot, and placeholders whose own record has arrived,
+    /// go through the upsert. Upserting every key (the first version) locked each referenced link
+    /// until COMMIT, so every page of emails, addresses, phone numbers and memberships queued behind
+    /// the others on their people's links (external_links: median 18.7 ms, up to 390 ms a page in
+    /// `cluster/bench/e2e-sync`), and wrote a dead row version per reference.
+    ///
+    /// Each key is looked up by primary key in a LATERAL subquery kept from flattening by `OFFSET 0`
+    /// (see ``replaceEdges(_:ids:on:outcome:)`` for the plan a join got from stale statistics).
+    ///
+    /// A key missing from the snapshot may have been inserted by a transaction that committed since:
+    /// ON CONFLICT DO UPDATE (rather than DO NOTHING) waits for it and RETURNs that row, so every key
+    /// comes back. A link's internal id never changes, so a key read from the snapshot is current.
+    static let linksSQL = """
+        WITH input AS (
+            SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::bool[]) WITH ORDINALITY AS t(external_type, external_id, entity, own, n)
+        ), existing AS (
+            SELECT l.external_type, l.external_id, l.internal_id, l.is_placeholder
+            FROM input i CROSS JOIN LATERAL (
+                SELECT x.external_type, x.external_id, x.internal_id, x.is_placeholder FROM external_links x
+                WHERE x.org_id = $1 AND x.adapter = $2 AND x.external_type = i.external_type AND x.external_id = i.external_id
+                OFFSET 0
+            ) l
+            WHERE NOT (l.is_placeholder AND i.own)
+        ), upserted AS (
+            INSERT INTO external_links AS l (org_id, adapter, external_type, external_id, internal_id, entity, is_placeholder)
+            SELECT $1, $2, i.external_type, i.external_id, gen_random_uuid(), i.entity, NOT i.own
+            FROM input i
+            WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.external_type = i.external_type AND e.external_id = i.external_id)
+            ORDER BY i.n
+            ON CONFLICT (org_id, adapter, external_type, external_id) DO UPDATE
+                SET is_placeholder = l.is_placeholder AND excluded.is_placeholder,
+                    updated_at = CASE WHEN l.is_placeholder AND NOT excluded.is_placeholder THEN now() ELSE l.updated_at END
+            RETURNING external_type, external_id, internal_id, (xmax = 0 AND is_placeholder) AS created_placeholder
+        )
+        SELECT external_type, external_id, internal_id, false FROM existing
+        UNION ALL
+        SELECT external_type, external_id, internal_id, created_placeholder FROM upserted
+        """
 
     // MARK: - Rows
 
@@ -136,6 +165,13 @@ public struct CanonicalStore: Sendable {
 
     /// Each relationship assertion replaces the edges of (source, relationship): stale targets are
     /// deleted and new ones inserted, in one statement.
+    ///
+    /// The stale edges are found by one primary-key lookup per asserted (source, relationship), in a
+    /// LATERAL subquery that `OFFSET 0` keeps from being flattened into a join, and deleted by TID.
+    /// Written as a plain join, the planner, working from statistics taken while the table was small
+    /// (it grows from empty within seconds in a first sync), hash-joined against a scan of ALL of
+    /// the org's edges for every page: 16 ms a page at 13,000 edges, growing with the org (seen with
+    /// auto_explain in `cluster/bench/e2e-sync`; the sync was quadratic in the org's edges).
     private func replaceEdges(
         _ batch: CanonicalBatch, ids: [ExternalKey: UUID], on connection: PostgresConnection, outcome: inout Outcome
     ) async throws {
@@ -164,8 +200,12 @@ public struct CanonicalStore: Sendable {
                 SELECT * FROM unnest($4::uuid[], $5::text[], $6::uuid[], $7::text[], $8::text[])
                     AS w(source_id, relationship, target_id, source_entity, target_entity)
             ), stale AS (
-                DELETE FROM edges e USING asserted a
-                WHERE e.org_id = $1 AND e.source_id = a.source_id AND e.relationship = a.relationship
+                DELETE FROM edges e USING asserted a CROSS JOIN LATERAL (
+                    SELECT x.ctid AS found FROM edges x
+                    WHERE x.org_id = $1 AND x.source_id = a.source_id AND x.relationship = a.relationship
+                    OFFSET 0
+                ) f
+                WHERE e.ctid = f.found
                   AND NOT EXISTS (SELECT 1 FROM wanted w WHERE w.source_id = e.source_id
                                   AND w.relationship = e.relationship AND w.target_id = e.target_id)
                 RETURNING 1

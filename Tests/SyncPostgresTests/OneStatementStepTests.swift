@@ -1,0 +1,116 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SyncCore
+import SyncTestSupport
+import Testing
+@testable import SyncPostgres
+
+/// `JournalStore.commit(statement:)`: a step whose effect is one statement commits effect and journal
+/// row in one statement, so the fence check has to abort the statement itself.
+@Suite("One-statement journal steps against a real Postgres")
+struct OneStatementStepTests {
+    /// Counts how often the step's effect was applied (an UPDATE that is not idempotent).
+    static let bump: PostgresQuery = "UPDATE organizations SET name = name || '+' WHERE id = 'o1'"
+
+    static func name(_ client: PostgresClient) async throws -> String? {
+        try await client.query("SELECT name FROM organizations WHERE id = 'o1'").decode(String.self).first { _ in true }
+    }
+
+    static func withRun(_ body: @Sendable (PostgresClient, JournalStore, FenceStore, UUID) async throws -> Void) async throws {
+        try await FencedJournalTests.withClient { client, _ in
+            let journal = JournalStore(client: client, logger: TestServices.logger)
+            let fences = FenceStore(client: client, logger: TestServices.logger)
+            guard case .created(let run) = try await journal.createRun(orgID: "o1", strategy: .full) else {
+                Issue.record("no run created"); return
+            }
+            try await body(client, journal, fences, run.id)
+        }
+    }
+
+    @Test("effect and journal row commit together, the row under the held epoch")
+    func commitsBoth() async throws {
+        try await Self.withRun { client, journal, fences, runID in
+            let epoch = try await fences.acquireShard(3, owner: "a")
+            try await journal.commit(workflowID: "w", step: 0, kind: "effect", runID: runID, fence: .shard(3, epoch: epoch),
+                                     statement: Self.bump, record: ["n": 0])
+            #expect(try await Self.name(client) == "O+")
+            let row = try await client.query("SELECT shard, fence_epoch, result::text FROM workflow_steps WHERE workflow_id = 'w' AND step = 0")
+                .decode((Int?, Int64?, String).self).first { _ in true }
+            #expect(row?.0 == 3)
+            #expect(row?.1 == epoch)
+            #expect(row?.2 == #"{"n": 0}"#)
+        }
+    }
+
+    @Test("under a stale epoch the statement fails with ownership lost and its effect is rolled back")
+    func staleEpoch() async throws {
+        try await Self.withRun { client, journal, fences, runID in
+            let old = try await fences.acquireShard(3, owner: "a")
+            _ = try await fences.acquireShard(3, owner: "b")
+            await #expect {
+                try await journal.commit(workflowID: "w", step: 0, kind: "effect", runID: runID, fence: .shard(3, epoch: old),
+                                         statement: Self.bump, record: ["n": 0])
+            } throws: { error in
+                guard let error = error as? JournalError else { return false }
+                return error.code == .ownershipLost && error.detail.contains("stale shard 3 epoch \(old)")
+            }
+            #expect(try await Self.name(client) == "O", "the stale writer's effect must not be visible")
+            #expect(try await !journal.stepExists(workflowID: "w", step: 0))
+        }
+    }
+
+    @Test("a shard that was never taken refuses the step")
+    func unknownShard() async throws {
+        try await Self.withRun { client, journal, _, runID async throws in
+            await #expect {
+                try await journal.commit(workflowID: "w", step: 0, kind: "effect", runID: runID, fence: .shard(99, epoch: 1),
+                                         statement: Self.bump, record: ["n": 0])
+            } throws: { ($0 as? JournalError)?.code == .ownershipLost }
+            #expect(try await Self.name(client) == "O")
+        }
+    }
+
+    @Test("a retried step finds its own row: already committed, and the effect is not applied twice")
+    func retried() async throws {
+        try await Self.withRun { client, journal, fences, runID in
+            let epoch = try await fences.acquireShard(3, owner: "a")
+            try await journal.commit(workflowID: "w", step: 0, kind: "effect", runID: runID, fence: .shard(3, epoch: epoch),
+                                     statement: Self.bump, record: ["n": 0])
+            await #expect {
+                try await journal.commit(workflowID: "w", step: 0, kind: "effect", runID: runID, fence: .shard(3, epoch: epoch),
+                                         statement: Self.bump, record: ["n": 0])
+            } throws: { ($0 as? JournalError)?.code == .alreadyCommitted }
+            #expect(try await Self.name(client) == "O+")
+        }
+    }
+
+    @Test("under the leader term: a stale term is refused, the current one commits")
+    func leaderTerm() async throws {
+        try await Self.withRun { client, journal, fences, runID in
+            let old = try await fences.beginLeaderTerm(leader: "a")
+            let current = try await fences.beginLeaderTerm(leader: "b")
+            await #expect {
+                try await journal.commit(workflowID: "run", step: 0, kind: "decision", runID: runID, fence: .leader(term: old),
+                                         statement: Self.bump, record: ["n": 0])
+            } throws: { ($0 as? JournalError)?.code == .ownershipLost }
+            #expect(try await Self.name(client) == "O")
+            try await journal.commit(workflowID: "run", step: 0, kind: "decision", runID: runID, fence: .leader(term: current),
+                                     statement: Self.bump, record: ["n": 0])
+            #expect(try await Self.name(client) == "O+")
+            let term = try await client.query("SELECT leader_term FROM workflow_steps WHERE workflow_id = 'run'").decode(Int64?.self).first { _ in true }
+            #expect(term == current)
+        }
+    }
+
+    @Test("the statement's own parameters keep their numbers and the journal's follow them")
+    func parameters() throws {
+        let effect: PostgresQuery = "UPDATE organizations SET name = \("x") WHERE id = \("o1");  "
+        let row = JournalStore.JournalRow(workflowID: "w", step: 2, runID: UUID(), kind: "k", payload: "{}")
+        let query = JournalStore.effectAndRow(effect, row, under: .shard(4, epoch: 9))
+        #expect(query.binds.count == 2 + 7)
+        #expect(query.sql.contains("WITH effect AS (UPDATE organizations SET name = $1 WHERE id = $2)"))
+        #expect(query.sql.contains("sync_hold_shard_fence($8::integer, $9::bigint)"))
+        #expect(query.sql.hasPrefix("WITH effect AS (") && !query.sql.contains(";"))
+    }
+}
