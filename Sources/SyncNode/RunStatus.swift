@@ -20,21 +20,22 @@ public struct RunStatus: Sendable, Hashable, Codable {
              startedAt = "started_at", finishedAt = "finished_at", entities
     }
 
-    /// Built from the journal alone, so any node can answer for any run.
-    public static func load(run: RunRecord, graph: DependencyGraph, journal: JournalStore) async throws -> RunStatus {
+    /// Built from the journal alone, so any node can answer for any run. `folds` keeps each entity
+    /// workflow's fold between calls, so a call reads only the steps committed since the last.
+    public static func load(run: RunRecord, graph: DependencyGraph, journal: JournalStore, folds: WorkflowFolds) async throws -> RunStatus {
         let events = try await journal.steps(of: RunCoordinator.workflowID(run: run.id), as: Orchestrator.Event.self)
         var orchestrator = Orchestrator(graph: graph)
         for event in events { orchestrator.apply(event) }
         var entities: [EntityProgress] = []
         for entity in graph.levels.flatMap({ $0 }) {
             let workflowID = EntitySyncRunner.workflowID(run: run.id, entity: entity)
-            let steps = try await journal.steps(of: workflowID, as: EntityStep.self)
-            var workflow = EntityWorkflow.replay(steps)
+            let fold = try await folds.fold(of: workflowID, journal: journal)
+            var workflow = fold.workflow
             // Partitions still paging report through their own journals until the parent adds them up.
-            if let plan = workflow.plan, plan.partitions > 1, !steps.contains(where: { $0.kind == "partitions_completed" }) {
+            if let plan = workflow.plan, plan.partitions > 1, !fold.partitionsCompleted {
                 var totals = PartitionSummary(partitions: plan.partitions, pages: 0, fetched: 0, rowsWritten: 0, counters: RequestCounters())
                 for index in 0..<plan.partitions {
-                    let part = EntityWorkflow.replay(try await journal.steps(of: "\(workflowID)#\(index)", as: EntityStep.self))
+                    let part = try await folds.fold(of: "\(workflowID)#\(index)", journal: journal).workflow
                     totals.pages += part.pages
                     totals.fetched += part.fetched
                     totals.rowsWritten += part.rowsWritten

@@ -42,6 +42,8 @@ public actor SyncEngine {
     public nonisolated let leadership = Leadership()
     /// What each entity workflow running here is doing (admin API, watchdog, stuck-shard logs).
     public nonisolated let activity = WorkflowActivity()
+    /// Entity workflows folded from their journals for status requests (see ``WorkflowFolds``).
+    nonisolated let folds = WorkflowFolds()
 
     public init(configuration: NodeConfiguration, manifest: EntityManifest, postgres: PostgresClient, httpClient: HTTPClient,
                 cipher: TokenCipher, logger: Logger) throws {
@@ -96,7 +98,7 @@ public actor SyncEngine {
 
     public func status(of runID: UUID) async throws -> RunStatus? {
         guard let run = try await journal.run(id: runID) else { return nil }
-        return try await RunStatus.load(run: run, graph: graph, journal: journal)
+        return try await RunStatus.load(run: run, graph: graph, journal: journal, folds: folds)
     }
 
     public func recentRuns() async throws -> [RunRecord] { try await journal.recentRuns() }

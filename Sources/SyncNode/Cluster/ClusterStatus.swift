@@ -62,7 +62,7 @@ extension SyncEngine {
         let shards = try await fences.shards().map { ClusterStatus.Shard(shard: $0.shard, epoch: $0.epoch, owner: $0.owner) }
         var runs: [ClusterStatus.ActiveRun] = []
         for run in try await journal.activeRuns() {
-            let status = try await RunStatus.load(run: run, graph: graph, journal: journal)
+            let status = try await RunStatus.load(run: run, graph: graph, journal: journal, folds: folds)
             runs.append(.init(id: run.id, org: run.orgID, strategy: run.strategy, state: run.state,
                               entitiesCompleted: status.entities.filter { $0.state == .completed }.count, entities: status.entities.count,
                               pages: status.entities.reduce(0) { $0 + $1.pages }, rows: status.entities.reduce(0) { $0 + $1.rows }))

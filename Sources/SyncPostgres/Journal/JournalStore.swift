@@ -154,13 +154,19 @@ public struct JournalStore: Sendable {
 
     /// The steps of a workflow in order, decoded.
     public func steps<Step: Decodable>(of workflowID: String, as type: Step.Type) async throws -> [Step] {
+        try await steps(of: workflowID, from: 0, as: type)
+    }
+
+    /// The steps of a workflow from step `first` on, decoded: for a fold that already holds the
+    /// earlier ones (journal rows are never changed once committed).
+    public func steps<Step: Decodable>(of workflowID: String, from first: Int, as type: Step.Type) async throws -> [Step] {
         let rows = try await client.queryUnlessClosed("""
-            SELECT step, result::text FROM workflow_steps WHERE workflow_id = \(workflowID) ORDER BY step
+            SELECT step, result::text FROM workflow_steps WHERE workflow_id = \(workflowID) AND step >= \(first) ORDER BY step
             """, logger: logger)
         var steps: [Step] = []
         let decoder = JSONDecoder()
         for (number, result) in try rows.decode((Int, String).self) {
-            guard number == steps.count else {
+            guard number == first + steps.count else {
                 throw JournalError(code: .invalidState, workflowID: workflowID, step: number,
                                    detail: "journal has a gap before step \(number)")
             }
