@@ -113,4 +113,14 @@ struct OneStatementStepTests {
         #expect(query.sql.contains("sync_hold_shard_fence($8::integer, $9::bigint)"))
         #expect(query.sql.hasPrefix("WITH effect AS (") && !query.sql.contains(";"))
     }
+
+    @Test("a semicolon inside the effect's string literal is data, not a second statement")
+    func semicolonInLiteral() async throws {
+        try await Self.withRun { client, journal, fences, runID in
+            let epoch = try await fences.acquireShard(3, owner: "a")
+            try await journal.commit(workflowID: "w", step: 0, kind: "effect", runID: runID, fence: .shard(3, epoch: epoch),
+                                     statement: "UPDATE organizations SET name = name || ';+' WHERE id = 'o1';", record: ["n": 0])
+            #expect(try await Self.name(client) == "O;+")
+        }
+    }
 }

@@ -28,10 +28,15 @@ public struct JSONParser {
     @inline(never)
     public static func parse(_ bytes: some Sequence<UInt8>) throws -> JSONValue {
         var parser = JSONParser(bytes: Array(bytes))
-        parser.skipWhitespace()
-        let value = try parser.parseValue()
-        parser.skipWhitespace()
-        guard parser.index == parser.bytes.count else { throw parser.failure("unexpected data after the JSON value") }
+        return try parser.parseWhole()
+    }
+
+    /// The one value that is the whole input, with nothing but whitespace around it.
+    private mutating func parseWhole() throws -> JSONValue {
+        skipWhitespace()
+        let value = try parseValue()
+        skipWhitespace()
+        guard index == bytes.count else { throw failure("unexpected data after the JSON value") }
         return value
     }
 
@@ -42,10 +47,7 @@ public struct JSONParser {
     public static func parseDocument(_ bytes: some Sequence<UInt8>) throws -> (value: JSONValue, spans: ResourceSpans, bytes: [UInt8]) {
         var parser = JSONParser(bytes: Array(bytes))
         parser.spans = ResourceSpans()
-        parser.skipWhitespace()
-        let value = try parser.parseValue()
-        parser.skipWhitespace()
-        guard parser.index == parser.bytes.count else { throw parser.failure("unexpected data after the JSON value") }
+        let value = try parser.parseWhole()
         return (value, parser.spans ?? ResourceSpans(), parser.bytes)
     }
 

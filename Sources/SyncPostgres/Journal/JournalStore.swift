@@ -262,9 +262,11 @@ public struct JournalStore: Sendable {
     /// `WITH effect AS (statement) INSERT INTO workflow_steps …`: the journal row's parameters are
     /// numbered after the statement's own.
     static func effectAndRow(_ statement: PostgresQuery, _ row: JournalRow, under fence: WriteFence) -> PostgresQuery {
+        // A trailing semicolon would end the CTE early. A second statement needs no check here:
+        // Postgres refuses several commands in one extended-protocol query (a semicolon inside a
+        // string literal is fine).
         var sql = Substring(statement.sql)
         while let last = sql.last, last == ";" || last.isWhitespace { sql = sql.dropLast() }
-        precondition(!sql.contains(";"), "a single-statement step's effect must be one statement: \(sql)")
         var binds = statement.binds
         let first = binds.count + 1
         func parameter(_ offset: Int) -> String { "$\(first + offset)" }
