@@ -44,7 +44,7 @@ public struct JournalBenchmark: Sendable {
         let logger = logger
         let dbosVersion: Result<String, PeerUnavailable>? = await configuration.dbos?.probe()
 
-        let samples = try await database.withFreshDatabase(purpose: "journal") { url in
+        let (samples, groupCommit) = try await database.withFreshDatabase(purpose: "journal") { url in
             try await database.withFreshDatabase(purpose: "dbos_sys", migrated: false) { dbosSystem in
                 try await database.withFreshDatabase(purpose: "dbos_app", migrated: false) { dbosApp in
                     try await BenchmarkDatabase.withClient(to: url, connections: configuration.workflows + 4, logger: logger) { client in
@@ -54,13 +54,13 @@ public struct JournalBenchmark: Sendable {
                 }
             }
         }
-        return table(samples: samples, dbosVersion: dbosVersion, machine: machine)
+        return table(samples: samples, groupCommit: groupCommit, dbosVersion: dbosVersion, machine: machine)
     }
 
     private static func measure(
         configuration: Configuration, dbosUsable: Bool, url: PostgresURL, client: PostgresClient,
         dbosSystem: PostgresURL, dbosApp: PostgresURL, logger: Logger
-    ) async throws -> [String: [Result<StepFigures, PeerUnavailable>]] {
+    ) async throws -> ([String: [Result<StepFigures, PeerUnavailable>]], GroupCommitStatistics) {
         // What a step needs: an org and a run (foreign keys of the journal), an owned shard fence,
         // the effect table, and the floor's tables.
         try await client.query("""
@@ -90,7 +90,7 @@ public struct JournalBenchmark: Sendable {
             try await journal.commit(
                 workflowID: workflowID, step: number, kind: record.kind, runID: run.id, fence: fence,
                 statement: "INSERT INTO bench_effects (workflow_id, step, payload) VALUES (\(workflowID), \(number), 'effect')",
-                record: record
+                conflictKey: "bench_effects/\(workflowID)/\(number)", record: record
             )
         }
         // The same step through a transaction with an effect closure (how a page commits its rows).
@@ -132,13 +132,15 @@ public struct JournalBenchmark: Sendable {
                 catch let error as PeerUnavailable { return .failure(error) }
             })
         }
-        return try await AlternatingRuns(runs: configuration.runs).measure(sides) { progress in
+        let samples = try await AlternatingRuns(runs: configuration.runs).measure(sides) { progress in
             logger.info("journal benchmark", metadata: ["sync.bench": "\(progress)"])
         }
+        return (samples, journal.groupCommitStatistics)
     }
 
     private func table(
-        samples: [String: [Result<StepFigures, PeerUnavailable>]], dbosVersion: Result<String, PeerUnavailable>?,
+        samples: [String: [Result<StepFigures, PeerUnavailable>]], groupCommit: GroupCommitStatistics,
+        dbosVersion: Result<String, PeerUnavailable>?,
         machine: MachineDescription
     ) -> BenchmarkTable {
         func figures(_ side: String) -> Result<StepFigures, PeerUnavailable>? {
@@ -216,15 +218,29 @@ public struct JournalBenchmark: Sendable {
 
         table.notes = [
             "medians of \(c.runs) runs per side; sides alternate (run i starts with side i mod sides), every side on the same server and fsync setting",
-            "ours: JournalStore.commit(statement:), one statement per step, its own transaction: WITH effect AS (INSERT effect) INSERT INTO workflow_steps (a \(Self.pageRecord.kind) record with a 100-id cursor, jsonb; the fence held FOR SHARE by sync_hold_shard_fence, which raises when the epoch moved on) — one durable commit per step, watched for a closed connection",
+            "ours: JournalStore.commit(statement:conflictKey:): effect and journal row in one statement, WITH effect AS (INSERT effect) INSERT INTO workflow_steps (a \(Self.pageRecord.kind) record with a 100-id cursor, jsonb; the fence held FOR SHARE by sync_hold_shard_fence, which raises when the epoch moved on); steps of several workflows that wait for a slot share one such statement and one transaction (group commit); a step returns when its batch is durable",
             "transaction step: JournalStore.commit(effect:), as a page commits: BEGIN; INSERT effect; INSERT workflow_steps … SELECT … FROM shard_fences WHERE epoch = ours FOR SHARE; COMMIT",
             "serial: \(c.serialSteps) timed steps after 20 warm-up steps (and 2 from each concurrent workflow, to open the pool); concurrent: \(c.workflows) workflows × \(c.stepsPerWorkflow) steps on a pool of \(c.workflows + 4) connections",
             "floor: a single-row INSERT in its own transaction (autocommit), same client library, same load shape",
+            groupCommitNote(groupCommit),
         ]
         if let dbos = c.dbos {
             let d = dbos.configuration
             table.notes.append("DBOS: cluster/bench/dbos_steps.py, @ds.transaction(isolation_level=\(d.isolationLevel)) steps of one INSERT; serial \(d.serialSteps) steps, concurrent \(d.workflows) workflows × \(d.stepsPerWorkflow) steps (DBOS is ≈100× slower per step, so fewer)")
         }
         return table
+    }
+
+    /// How the one-statement steps were grouped: serial steps (warm-up and timed) each went alone,
+    /// as nothing else was in flight, so the rest are the concurrent phases' batches.
+    private func groupCommitNote(_ statistics: GroupCommitStatistics) -> String {
+        let c = configuration
+        let serial = c.runs * (StepLoad.defaultWarmupSteps + c.serialSteps)
+        let concurrentCommits = statistics.commits - serial
+        let concurrentBatches = statistics.batches - serial
+        let mean = concurrentBatches > 0 ? Double(concurrentCommits) / Double(concurrentBatches) : .nan
+        return "group commit (JournalStore, 2 slots, up to 32 a batch): \(statistics.commits) one-statement steps in \(statistics.batches) statements; "
+            + "at \(c.workflows) workflows \(Figure.ratio(mean)) steps a statement on average (serial steps each alone); "
+            + "\(statistics.refusedBatches) batches refused"
     }
 }

@@ -11,7 +11,8 @@ struct StepLoad: Sendable {
     var stepsPerWorkflow: Int
     /// Untimed steps first, serial and then from every concurrent workflow, so that every pooled
     /// connection is open before the clock starts.
-    var warmupSteps: Int = 20
+    var warmupSteps: Int = Self.defaultWarmupSteps
+    static let defaultWarmupSteps = 20
 
     func measure(label: String, _ step: @escaping Step) async throws -> StepFigures {
         let clock = ContinuousClock()

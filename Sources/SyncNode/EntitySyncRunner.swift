@@ -322,7 +322,7 @@ public struct EntitySyncRunner: Sendable {
                             last_full_pass_run = coalesce(excluded.last_full_pass_run, entity_cursors.last_full_pass_run),
                             updated_at = now()
                         """,
-                    record: completed)
+                    conflictKey: "entity_cursors/\(orgID)/\(entity)", record: completed)
             }
             workflow.apply(.completed(watermark: watermark))
         case .finished:

@@ -95,8 +95,8 @@ struct FencedJournalTests {
             // that INSERT (as `commit` does it); then it stops answering before COMMIT.
             let frozen = try await PostgresConnection.connect(to: database.url, logger: TestServices.logger)
             try await frozen.queryUnlessClosed("BEGIN", logger: TestServices.logger)
-            let row = JournalStore.JournalRow(workflowID: "w", step: 0, runID: run.id, kind: "page", payload: "{}")
-            #expect(try await journal.insert(row, under: .shard(5, epoch: epoch), on: frozen))
+            let row = try JournalStore.JournalRow(workflowID: "w", step: 0, runID: run.id, kind: "page", record: ["n": 0])
+            try await journal.insert(row, under: .shard(5, epoch: epoch), on: frozen)
             let started = ContinuousClock.now
             let bumped = Mutex<ContinuousClock.Instant?>(nil)
             let bump = Task {

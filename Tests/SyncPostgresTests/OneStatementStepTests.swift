@@ -11,7 +11,7 @@ import Testing
 @Suite("One-statement journal steps against a real Postgres")
 struct OneStatementStepTests {
     /// Counts how often the step's effect was applied (an UPDATE that is not idempotent).
-    static let bump: PostgresQuery = "UPDATE organizations SET name = name || '+' WHERE id = 'o1'"
+    static let bump: EffectStatement = "UPDATE organizations SET name = name || '+' WHERE id = 'o1'"
 
     static func name(_ client: PostgresClient) async throws -> String? {
         try await client.query("SELECT name FROM organizations WHERE id = 'o1'").decode(String.self).first { _ in true }
@@ -33,7 +33,7 @@ struct OneStatementStepTests {
         try await Self.withRun { client, journal, fences, runID in
             let epoch = try await fences.acquireShard(3, owner: "a")
             try await journal.commit(workflowID: "w", step: 0, kind: "effect", runID: runID, fence: .shard(3, epoch: epoch),
-                                     statement: Self.bump, record: ["n": 0])
+                                     statement: Self.bump, conflictKey: "organizations/o1", record: ["n": 0])
             #expect(try await Self.name(client) == "O+")
             let row = try await client.query("SELECT shard, fence_epoch, result::text FROM workflow_steps WHERE workflow_id = 'w' AND step = 0")
                 .decode((Int?, Int64?, String).self).first { _ in true }
@@ -50,7 +50,7 @@ struct OneStatementStepTests {
             _ = try await fences.acquireShard(3, owner: "b")
             await #expect {
                 try await journal.commit(workflowID: "w", step: 0, kind: "effect", runID: runID, fence: .shard(3, epoch: old),
-                                         statement: Self.bump, record: ["n": 0])
+                                         statement: Self.bump, conflictKey: "organizations/o1", record: ["n": 0])
             } throws: { error in
                 guard let error = error as? JournalError else { return false }
                 return error.code == .ownershipLost && error.detail.contains("stale shard 3 epoch \(old)")
@@ -65,7 +65,7 @@ struct OneStatementStepTests {
         try await Self.withRun { client, journal, _, runID async throws in
             await #expect {
                 try await journal.commit(workflowID: "w", step: 0, kind: "effect", runID: runID, fence: .shard(99, epoch: 1),
-                                         statement: Self.bump, record: ["n": 0])
+                                         statement: Self.bump, conflictKey: "organizations/o1", record: ["n": 0])
             } throws: { ($0 as? JournalError)?.code == .ownershipLost }
             #expect(try await Self.name(client) == "O")
         }
@@ -76,10 +76,10 @@ struct OneStatementStepTests {
         try await Self.withRun { client, journal, fences, runID in
             let epoch = try await fences.acquireShard(3, owner: "a")
             try await journal.commit(workflowID: "w", step: 0, kind: "effect", runID: runID, fence: .shard(3, epoch: epoch),
-                                     statement: Self.bump, record: ["n": 0])
+                                     statement: Self.bump, conflictKey: "organizations/o1", record: ["n": 0])
             await #expect {
                 try await journal.commit(workflowID: "w", step: 0, kind: "effect", runID: runID, fence: .shard(3, epoch: epoch),
-                                         statement: Self.bump, record: ["n": 0])
+                                         statement: Self.bump, conflictKey: "organizations/o1", record: ["n": 0])
             } throws: { ($0 as? JournalError)?.code == .alreadyCommitted }
             #expect(try await Self.name(client) == "O+")
         }
@@ -92,26 +92,38 @@ struct OneStatementStepTests {
             let current = try await fences.beginLeaderTerm(leader: "b")
             await #expect {
                 try await journal.commit(workflowID: "run", step: 0, kind: "decision", runID: runID, fence: .leader(term: old),
-                                         statement: Self.bump, record: ["n": 0])
+                                         statement: Self.bump, conflictKey: "organizations/o1", record: ["n": 0])
             } throws: { ($0 as? JournalError)?.code == .ownershipLost }
             #expect(try await Self.name(client) == "O")
             try await journal.commit(workflowID: "run", step: 0, kind: "decision", runID: runID, fence: .leader(term: current),
-                                     statement: Self.bump, record: ["n": 0])
+                                     statement: Self.bump, conflictKey: "organizations/o1", record: ["n": 0])
             #expect(try await Self.name(client) == "O+")
             let term = try await client.query("SELECT leader_term FROM workflow_steps WHERE workflow_id = 'run'").decode(Int64?.self).first { _ in true }
             #expect(term == current)
         }
     }
 
-    @Test("the statement's own parameters keep their numbers and the journal's follow them")
+    @Test("each statement's parameters are numbered after the ones before it, and the journal's after them")
     func parameters() throws {
-        let effect: PostgresQuery = "UPDATE organizations SET name = \("x") WHERE id = \("o1");  "
-        let row = JournalStore.JournalRow(workflowID: "w", step: 2, runID: UUID(), kind: "k", payload: "{}")
-        let query = JournalStore.effectAndRow(effect, row, under: .shard(4, epoch: 9))
-        #expect(query.binds.count == 2 + 7)
-        #expect(query.sql.contains("WITH effect AS (UPDATE organizations SET name = $1 WHERE id = $2)"))
-        #expect(query.sql.contains("sync_hold_shard_fence($8::integer, $9::bigint)"))
-        #expect(query.sql.hasPrefix("WITH effect AS (") && !query.sql.contains(";"))
+        func commit(_ workflow: String, _ effect: EffectStatement?) throws -> GroupCommitter.Commit {
+            .init(row: try JournalStore.JournalRow(workflowID: workflow, step: 2, runID: UUID(), kind: "k", record: ["n": 1]),
+                  fence: .shard(4, epoch: 9), effect: effect, conflictKey: nil)
+        }
+        let first: EffectStatement = "UPDATE organizations SET name = \("x") WHERE id = \("o1");  "
+        let single = GroupCommitter.statement(for: [try commit("w", first)])
+        #expect(single.binds.count == 2 + 7)
+        #expect(single.sql.hasPrefix("WITH effect_0 AS (UPDATE organizations SET name = $1 WHERE id = $2)"))
+        #expect(single.sql.contains("sync_hold_shard_fence($8::integer, $9::bigint)"))
+        #expect(!single.sql.contains(";"))
+
+        let second: EffectStatement = "DELETE FROM organizations WHERE id = \("o2")"
+        let batch = GroupCommitter.statement(for: [try commit("a", first), try commit("b", nil), try commit("c", second)])
+        #expect(batch.binds.count == 2 + 7 + 7 + 1 + 7)
+        #expect(batch.sql.contains("effect_0 AS (UPDATE organizations SET name = $1 WHERE id = $2)"))
+        #expect(batch.sql.contains("effect_2 AS (DELETE FROM organizations WHERE id = $17)"))
+        #expect(!batch.sql.contains("effect_1"))
+        #expect(batch.sql.contains("sync_hold_shard_fence($15::integer, $16::bigint)"))
+        #expect(batch.sql.contains("sync_hold_shard_fence($23::integer, $24::bigint)"))
     }
 
     @Test("a semicolon inside the effect's string literal is data, not a second statement")
@@ -119,7 +131,7 @@ struct OneStatementStepTests {
         try await Self.withRun { client, journal, fences, runID in
             let epoch = try await fences.acquireShard(3, owner: "a")
             try await journal.commit(workflowID: "w", step: 0, kind: "effect", runID: runID, fence: .shard(3, epoch: epoch),
-                                     statement: "UPDATE organizations SET name = name || ';+' WHERE id = 'o1';", record: ["n": 0])
+                                     statement: "UPDATE organizations SET name = name || ';+' WHERE id = 'o1';", conflictKey: "organizations/o1", record: ["n": 0])
             #expect(try await Self.name(client) == "O;+")
         }
     }

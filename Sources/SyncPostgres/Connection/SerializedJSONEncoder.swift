@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
 
-/// `JSONEncoder.encode`, one call at a time per process.
+/// JSON for the node's own records: ``StreamingJSONEncoder`` when the value is within what it streams
+/// and the options are the defaults, otherwise `JSONEncoder.encode`, one call at a time per process.
 ///
 /// In release builds on Linux (Swift 6.3.1's swift-foundation), two `JSONEncoder` instances encoding on
 /// different threads at once crashed the node with bad pointer dereferences inside the encoder
@@ -12,7 +13,10 @@ public enum SerializedJSONEncoder {
     private static let lock = Mutex(())
 
     public static func encode<Value: Encodable>(_ value: Value, sortedKeys: Bool = false, iso8601Dates: Bool = false) throws -> Data {
-        try lock.withLock { _ in
+        if !sortedKeys && !iso8601Dates, let bytes = try? StreamingJSONEncoder.encode(value) {
+            return Data(bytes)
+        }
+        return try lock.withLock { _ in
             let encoder = JSONEncoder()
             if sortedKeys { encoder.outputFormatting = [.sortedKeys] }
             if iso8601Dates { encoder.dateEncodingStrategy = .iso8601 }

@@ -12,10 +12,14 @@ import SyncCore
 public struct JournalStore: Sendable {
     public let client: PostgresClient
     public var logger: Logger
+    private let committer: GroupCommitter
 
-    public init(client: PostgresClient, logger: Logger) {
+    /// `groupCommitSlots`: batches of one-statement commits written at once (see ``GroupCommitQueue``);
+    /// `groupCommitBatch`: the most commits one batch carries.
+    public init(client: PostgresClient, logger: Logger, groupCommitSlots: Int = 2, groupCommitBatch: Int = 32) {
         self.client = client
         self.logger = logger
+        self.committer = GroupCommitter(client: client, logger: logger, maximumInFlight: groupCommitSlots, maximumBatch: groupCommitBatch)
     }
 
     /// A transaction whose closure errors come out as thrown, so callers can tell `ownershipLost`
@@ -184,11 +188,11 @@ public struct JournalStore: Sendable {
 
     /// Commits `effect` and the journal row of `step` in one transaction under `fence`.
     ///
-    /// The fence is checked by the journal row's own INSERT, which reads the fence row FOR SHARE and
-    /// inserts nothing when the epoch (or term) moved on: from then until COMMIT a takeover's bump
-    /// waits for this transaction, and a bump that came first makes it roll back. Checking last
-    /// rather than first saves a statement per step; a stale writer does its effect's work before it
-    /// finds out, which only happens after a takeover.
+    /// The fence is checked by the journal row's own INSERT (``rowValues(_:under:appendingTo:)``),
+    /// which locks the fence row FOR SHARE and raises when the epoch (or term) moved on: from then
+    /// until COMMIT a takeover's bump waits for this transaction, and a bump that came first makes
+    /// it roll back. Checking last rather than first saves a statement per step; a stale writer does
+    /// its effect's work before it finds out, which only happens after a takeover.
     ///
     /// Errors are sorted: `ownershipLost` (fence moved), `alreadyCommitted` (the row exists: an earlier
     /// attempt won), `outcomeUnknown` (the connection failed at COMMIT), `notCommitted` (anything
@@ -202,11 +206,8 @@ public struct JournalStore: Sendable {
         do {
             return try await transaction({ connection in
                 let result = try await effect(connection)
-                let row = JournalRow(workflowID: workflowID, step: step, runID: runID, kind: kind,
-                                     payload: String(decoding: try SerializedJSONEncoder.encode(record(result)), as: UTF8.self))
-                guard try await insert(row, under: fence, on: connection) else {
-                    throw try await staleFence(fence, row: row, on: connection)
-                }
+                let row = try JournalRow(workflowID: workflowID, step: step, runID: runID, kind: kind, record: record(result))
+                try await insert(row, under: fence, on: connection)
                 return result
             }, commitFailed: { Self.classify($0, workflowID: workflowID, step: step, duringCommit: true) })
         } catch {
@@ -216,28 +217,23 @@ public struct JournalStore: Sendable {
     }
 
     /// Commits the journal row of a step that has no effect of its own (an orchestrator decision, a
-    /// plan, a failure): one statement, fenced like ``commit(workflowID:step:kind:runID:fence:effect:record:)``.
+    /// plan, a failure): one statement, fenced like ``commit(workflowID:step:kind:runID:fence:effect:record:)``,
+    /// written together with other workflows' one-statement commits when they coincide (group commit).
     public func commit<Step: Encodable & Sendable>(
         workflowID: String, step: Int, kind: String, runID: UUID, fence: WriteFence, record: Step
     ) async throws {
-        try await client.withConnection { connection in
-            do {
-                let row = JournalRow(workflowID: workflowID, step: step, runID: runID, kind: kind,
-                                     payload: String(decoding: try SerializedJSONEncoder.encode(record), as: UTF8.self))
-                guard try await insert(row, under: fence, on: connection) else {
-                    throw try await staleFence(fence, row: row, on: connection)
-                }
-            } catch {
-                // The statement is its own transaction: an answer that never came may have committed.
-                throw Self.classify(error, workflowID: workflowID, step: step, duringCommit: true)
-            }
-        }
+        let row = try JournalRow(encoding: record, workflowID: workflowID, step: step, runID: runID, kind: kind)
+        try await committer.commit(.init(row: row, fence: fence, effect: nil, conflictKey: nil))
     }
 
-    /// Commits a step whose effect is ONE data-modifying statement (`INSERT`, `UPDATE` or `DELETE`,
-    /// without a trailing semicolon) together with its journal row, in one statement that is its own
-    /// transaction: `WITH effect AS (statement) INSERT INTO workflow_steps …`. One round trip and one
-    /// durable commit instead of four statements (BEGIN, effect, journal row, COMMIT).
+    /// Commits a step whose effect is ONE data-modifying statement (`INSERT`, `UPDATE` or `DELETE`)
+    /// together with its journal row, in one statement that is its own transaction:
+    /// `WITH effect AS (statement) INSERT INTO workflow_steps …`. One round trip and one durable
+    /// commit instead of four statements (BEGIN, effect, journal row, COMMIT), shared with other
+    /// workflows' commits that coincide with it (group commit, ``GroupCommitQueue``).
+    ///
+    /// `conflictKey` names what the effect writes (say `entity_cursors/org/People`): commits with the
+    /// same key never share a statement, where Postgres would apply only one of two updates of a row.
     ///
     /// The fence is held by `sync_hold_shard_fence` / `sync_hold_leader_term` (migration 0003),
     /// which lock the fence row FOR SHARE like the other commits and raise when the value moved on,
@@ -246,91 +242,70 @@ public struct JournalStore: Sendable {
     /// Errors are sorted as for the other commits; a statement whose answer never came may have
     /// committed (`outcomeUnknown`).
     public func commit<Step: Encodable & Sendable>(
-        workflowID: String, step: Int, kind: String, runID: UUID, fence: WriteFence, statement: PostgresQuery, record: Step
+        workflowID: String, step: Int, kind: String, runID: UUID, fence: WriteFence,
+        statement: EffectStatement, conflictKey: String, record: Step
     ) async throws {
-        try await client.withConnection { connection in
-            do {
-                let row = JournalRow(workflowID: workflowID, step: step, runID: runID, kind: kind,
-                                     payload: String(decoding: try SerializedJSONEncoder.encode(record), as: UTF8.self))
-                try await connection.queryUnlessClosed(Self.effectAndRow(statement, row, under: fence), logger: logger)
-            } catch {
-                throw Self.classify(error, workflowID: workflowID, step: step, duringCommit: true)
-            }
-        }
+        let row = try JournalRow(encoding: record, workflowID: workflowID, step: step, runID: runID, kind: kind)
+        try await committer.commit(.init(row: row, fence: fence, effect: statement, conflictKey: conflictKey))
     }
 
-    /// `WITH effect AS (statement) INSERT INTO workflow_steps …`: the journal row's parameters are
-    /// numbered after the statement's own.
-    static func effectAndRow(_ statement: PostgresQuery, _ row: JournalRow, under fence: WriteFence) -> PostgresQuery {
-        // A trailing semicolon would end the CTE early. A second statement needs no check here:
-        // Postgres refuses several commands in one extended-protocol query (a semicolon inside a
-        // string literal is fine).
-        var sql = Substring(statement.sql)
-        while let last = sql.last, last == ";" || last.isWhitespace { sql = sql.dropLast() }
-        var binds = statement.binds
-        let first = binds.count + 1
-        func parameter(_ offset: Int) -> String { "$\(first + offset)" }
-        binds.append(row.workflowID)
-        binds.append(row.step)
-        binds.append(row.runID)
-        binds.append(row.kind)
-        binds.append(row.payload)
-        let fenceColumns: String
-        switch fence {
-        case .shard(let shard, let epoch):
-            binds.append(shard)
-            binds.append(epoch)
-            fenceColumns = "\(parameter(5))::integer, sync_hold_shard_fence(\(parameter(5))::integer, \(parameter(6))::bigint), NULL"
-        case .leader(let term):
-            binds.append(term)
-            fenceColumns = "NULL, NULL, sync_hold_leader_term(\(parameter(5))::bigint)"
-        }
-        return PostgresQuery(unsafeSQL: """
-            WITH effect AS (\(sql))
-            INSERT INTO workflow_steps (workflow_id, step, run_id, kind, result, shard, fence_epoch, leader_term)
-            VALUES (\(parameter(0)), \(parameter(1))::integer, \(parameter(2))::uuid, \(parameter(3)), \(parameter(4))::jsonb, \(fenceColumns))
-            """, binds: binds)
-    }
+    /// Batches and commits the group committer wrote so far.
+    public var groupCommitStatistics: GroupCommitStatistics { committer.statistics }
 
-    struct JournalRow {
+    struct JournalRow: Sendable {
         var workflowID: String
         var step: Int
         var runID: UUID
         var kind: String
         var payload: String
+
+        init<Step: Encodable>(workflowID: String, step: Int, runID: UUID, kind: String, record: Step) throws {
+            self.workflowID = workflowID
+            self.step = step
+            self.runID = runID
+            self.kind = kind
+            self.payload = String(decoding: try SerializedJSONEncoder.encode(record), as: UTF8.self)
+        }
+
+        /// The row of a step about to be committed: a record that does not encode is `notCommitted`.
+        init<Step: Encodable>(encoding record: Step, workflowID: String, step: Int, runID: UUID, kind: String) throws {
+            do {
+                try self.init(workflowID: workflowID, step: step, runID: runID, kind: kind, record: record)
+            } catch {
+                throw JournalError(code: .notCommitted, workflowID: workflowID, step: step, detail: "the step's record did not encode: \(error)")
+            }
+        }
     }
 
     /// Inserts `row` if, and only if, `fence` still holds, locking the fence row FOR SHARE until the
-    /// transaction ends. False when the fence moved on (nothing inserted).
-    func insert(_ row: JournalRow, under fence: WriteFence, on connection: PostgresConnection) async throws -> Bool {
-        let query: PostgresQuery = switch fence {
-        case .shard(let shard, let epoch): """
+    /// transaction ends; a moved fence raises SQLSTATE SYF01 (sorted as `ownershipLost`).
+    func insert(_ row: JournalRow, under fence: WriteFence, on connection: PostgresConnection) async throws {
+        var binds = PostgresBindings(capacity: 8)
+        let values = Self.rowValues(row, under: fence, appendingTo: &binds)
+        try await connection.queryUnlessClosed(PostgresQuery(unsafeSQL: """
             INSERT INTO workflow_steps (workflow_id, step, run_id, kind, result, shard, fence_epoch, leader_term)
-            SELECT \(row.workflowID), \(row.step), \(row.runID), \(row.kind), \(row.payload)::jsonb, shard, epoch, NULL
-            FROM shard_fences WHERE shard = \(shard) AND epoch = \(epoch) FOR SHARE
-            RETURNING 1
-            """
-        case .leader(let term): """
-            INSERT INTO workflow_steps (workflow_id, step, run_id, kind, result, shard, fence_epoch, leader_term)
-            SELECT \(row.workflowID), \(row.step), \(row.runID), \(row.kind), \(row.payload)::jsonb, NULL, NULL, term
-            FROM leader_terms WHERE term = \(term) FOR SHARE
-            RETURNING 1
-            """
-        }
-        return try await connection.queryUnlessClosed(query, logger: logger).decode(Int.self).first { _ in true } != nil
+            VALUES \(values)
+            """, binds: binds), logger: logger)
     }
 
-    /// The `ownershipLost` error of a refused row, naming the fence's current value.
-    private func staleFence(_ fence: WriteFence, row: JournalRow, on connection: PostgresConnection) async throws -> JournalError {
-        let current: Int64? = switch fence {
-        case .shard(let shard, _):
-            try await connection.queryUnlessClosed("SELECT epoch FROM shard_fences WHERE shard = \(shard)", logger: logger)
-                .decode(Int64.self).first { _ in true }
-        case .leader:
-            try await connection.queryUnlessClosed("SELECT term FROM leader_terms", logger: logger).decode(Int64.self).first { _ in true }
+    /// `(…)` of `INSERT INTO workflow_steps (workflow_id, step, run_id, kind, result, shard,
+    /// fence_epoch, leader_term) VALUES`, its values appended to `binds`. The fence columns call
+    /// `sync_hold_shard_fence` / `sync_hold_leader_term` (migration 0003): they lock the fence row
+    /// FOR SHARE until the transaction ends (a takeover's bump waits) and raise SQLSTATE SYF01 when
+    /// the epoch or term moved on, which aborts the statement and whatever its transaction wrote.
+    static func rowValues(_ row: JournalRow, under fence: WriteFence, appendingTo binds: inout PostgresBindings) -> String {
+        func bind<Value: PostgresDynamicTypeEncodable>(_ value: Value) -> String {
+            binds.append(value)
+            return "$\(binds.count)"
         }
-        return JournalError(code: .ownershipLost, workflowID: row.workflowID, step: row.step,
-                            detail: "stale \(fence): the current value is \(current.map(String.init) ?? "none")")
+        let key = "\(bind(row.workflowID)), \(bind(row.step))::integer, \(bind(row.runID))::uuid, \(bind(row.kind)), \(bind(row.payload))::jsonb"
+        switch fence {
+        case .shard(let shard, let epoch):
+            let shardParameter = bind(shard)
+            return "(\(key), \(shardParameter)::integer, sync_hold_shard_fence(\(shardParameter)::integer, \(bind(epoch))::bigint), NULL::bigint)"
+        case .leader(let term):
+            return "(\(key), NULL::integer, NULL::bigint, sync_hold_leader_term(\(bind(term))::bigint))"
+        }
     }
 
     static func classify(_ error: any Error, workflowID: String, step: Int, duringCommit: Bool) -> any Error {

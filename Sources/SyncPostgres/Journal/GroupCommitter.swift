@@ -1,0 +1,160 @@
+import Logging
+import PostgresNIO
+import SyncCore
+import Synchronization
+
+/// Writes one-statement journal commits, several workflows' at a time (group commit).
+///
+/// ``GroupCommitQueue`` decides what leaves together; this writes each batch as ONE statement and
+/// ONE transaction:
+///
+///     WITH effect_0 AS (<effect of commit 0>), effect_2 AS (<effect of commit 2>)
+///     INSERT INTO workflow_steps (…) VALUES (<row 0>), (<row 1>), (<row 2>)
+///
+/// where every row holds its own fence (`sync_hold_shard_fence` / `sync_hold_leader_term`, which
+/// raise when the epoch or term moved on). A batch is all or nothing, so a batch Postgres refused
+/// (a stale fence, a step already journaled, an effect's own error) changed nothing, and each of its
+/// commits is then written again on its own to learn its own outcome. A batch whose answer never
+/// came (the connection closed) may have committed: every commit in it is `outcomeUnknown`, which
+/// callers resolve from the journal, exactly as for a single step.
+final class GroupCommitter: Sendable {
+    /// A journal row, the fence it must hold, and the effect (if any) that commits with it.
+    struct Commit: Sendable {
+        var row: JournalStore.JournalRow
+        var fence: WriteFence
+        var effect: EffectStatement?
+        /// What the effect writes, so two effects on the same row never share a statement (see
+        /// ``GroupCommitQueue``). nil: nothing beyond the journal row (whose key is unique).
+        var conflictKey: String?
+    }
+
+    private struct Pending: Sendable {
+        var commit: Commit
+        var continuation: CheckedContinuation<Void, any Error>
+    }
+
+    private struct State: Sendable {
+        var queue: GroupCommitQueue<UInt64>
+        var pending: [UInt64: Pending] = [:]
+        var nextTicket: UInt64 = 0
+        var statistics = GroupCommitStatistics()
+    }
+
+    private let client: PostgresClient
+    private let logger: Logger
+    private let state: Mutex<State>
+
+    init(client: PostgresClient, logger: Logger, maximumInFlight: Int, maximumBatch: Int) {
+        self.client = client
+        self.logger = logger
+        self.state = Mutex(State(queue: GroupCommitQueue(maximumInFlight: maximumInFlight, maximumBatch: maximumBatch)))
+    }
+
+    var statistics: GroupCommitStatistics {
+        state.withLock { state in
+            var statistics = state.statistics
+            statistics.inFlight = state.queue.inFlight
+            statistics.waiting = state.queue.waitingCount
+            return statistics
+        }
+    }
+
+    /// Returns when the commit is durable; throws a sorted ``JournalError`` otherwise.
+    func commit(_ commit: Commit) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let batch = state.withLock { state -> [Pending]? in
+                let ticket = state.nextTicket
+                state.nextTicket += 1
+                state.pending[ticket] = Pending(commit: commit, continuation: continuation)
+                return Self.take(state.queue.submit(ticket, conflictKey: commit.conflictKey), from: &state)
+            }
+            if let batch {
+                // One task per burst of batches, not per commit: it keeps writing while commits wait.
+                Task { await self.drain(startingWith: batch) }
+            }
+        }
+    }
+
+    private static func take(_ action: GroupCommitQueue<UInt64>.Action, from state: inout State) -> [Pending]? {
+        guard case .send(let tickets) = action else { return nil }
+        return tickets.map { ticket in
+            guard let pending = state.pending.removeValue(forKey: ticket) else {
+                preconditionFailure("group commit: ticket \(ticket) sent twice")
+            }
+            return pending
+        }
+    }
+
+    private func drain(startingWith first: [Pending]) async {
+        var batch = first
+        while true {
+            await write(batch)
+            let next = state.withLock { state -> [Pending]? in
+                state.statistics.batches += 1
+                state.statistics.commits += batch.count
+                return Self.take(state.queue.batchFinished(), from: &state)
+            }
+            guard let next else { return }
+            batch = next
+        }
+    }
+
+    private func write(_ batch: [Pending]) async {
+        do {
+            let statement = Self.statement(for: batch.map(\.commit))
+            _ = try await client.withConnection { connection in
+                try await connection.queryUnlessClosed(statement, logger: logger)
+            }
+            for pending in batch { pending.continuation.resume() }
+        } catch {
+            let sorted = batch.map { pending in
+                JournalStore.classify(error, workflowID: pending.commit.row.workflowID, step: pending.commit.row.step, duringCommit: true)
+            }
+            let outcomeUnknown = (sorted.first as? JournalError)?.code == .outcomeUnknown
+            if batch.count == 1 || outcomeUnknown {
+                for (pending, error) in zip(batch, sorted) { pending.continuation.resume(throwing: error) }
+                return
+            }
+            // Refused as a whole, so nothing of it committed: each commit on its own finds its own outcome.
+            state.withLock { $0.statistics.refusedBatches += 1 }
+            logger.debug("group commit refused; writing its commits one by one",
+                         metadata: ["sync.batch": "\(batch.count)", "sync.error": "\(sorted.first.map { "\($0)" } ?? "")"])
+            for pending in batch { await write([pending]) }
+        }
+    }
+
+    /// The batch's one statement: its effects as data-modifying CTEs (Postgres runs each exactly
+    /// once, referenced or not), then one journal row per commit, each holding its own fence.
+    static func statement(for commits: [Commit]) -> PostgresQuery {
+        var binds = PostgresBindings(capacity: commits.count * 8)
+        var effects: [String] = []
+        var rows: [String] = []
+        for (index, commit) in commits.enumerated() {
+            if let effect = commit.effect {
+                effects.append("effect_\(index) AS (\(effect.render(appendingTo: &binds)))")
+            }
+            rows.append(JournalStore.rowValues(commit.row, under: commit.fence, appendingTo: &binds))
+        }
+        let with = effects.isEmpty ? "" : "WITH \(effects.joined(separator: ",\n     "))\n"
+        return PostgresQuery(unsafeSQL: """
+            \(with)INSERT INTO workflow_steps (workflow_id, step, run_id, kind, result, shard, fence_epoch, leader_term)
+            VALUES \(rows.joined(separator: ",\n       "))
+            """, binds: binds)
+    }
+}
+
+/// What a journal's group committer wrote so far.
+public struct GroupCommitStatistics: Sendable, Hashable {
+    /// Batches written, one statement each, batches of one included (a refused batch's commits,
+    /// written again one by one, are not counted again).
+    public var batches = 0
+    public var commits = 0
+    /// Batches Postgres refused as a whole, whose commits were then written one by one.
+    public var refusedBatches = 0
+    /// Now: batches being written, and commits waiting for a slot.
+    public var inFlight = 0
+    public var waiting = 0
+
+    /// Commits per statement.
+    public var meanBatchSize: Double { batches == 0 ? 0 : Double(commits) / Double(batches) }
+}
