@@ -7,7 +7,7 @@ import PostgresNIO
 /// group committer can number the parameters of several statements into ONE statement
 /// (`$1…$k` for the first, `$k+1…` for the next); a `PostgresQuery`'s `$n` are fixed in its text
 /// and its bindings cannot be concatenated.
-public struct EffectStatement: Sendable, ExpressibleByStringInterpolation, CustomStringConvertible {
+public struct EffectStatement: Sendable, ExpressibleByStringInterpolation {
     fileprivate enum Part: Sendable {
         case literal(String)
         case parameter
@@ -25,9 +25,6 @@ public struct EffectStatement: Sendable, ExpressibleByStringInterpolation, Custo
         parts = stringInterpolation.parts
         values = stringInterpolation.values
     }
-
-    /// The number of parameters the statement binds.
-    public var parameterCount: Int { values.count }
 
     /// Appends the statement's values to `binds` and returns its SQL with its parameters numbered
     /// after the ones `binds` already held. A trailing semicolon is dropped: inside `WITH … AS (…)`
@@ -47,19 +44,6 @@ public struct EffectStatement: Sendable, ExpressibleByStringInterpolation, Custo
         }
         while let last = sql.last, last == ";" || last.isWhitespace { sql.removeLast() }
         return sql
-    }
-
-    /// The SQL as written, with `$n` for its parameters in order (for logs and errors).
-    public var description: String {
-        var number = 0
-        return parts.map { part in
-            switch part {
-            case .literal(let text): return text
-            case .parameter:
-                number += 1
-                return "$\(number)"
-            }
-        }.joined()
     }
 
     public struct StringInterpolation: StringInterpolationProtocol {

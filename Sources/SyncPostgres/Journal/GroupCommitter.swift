@@ -154,7 +154,4 @@ public struct GroupCommitStatistics: Sendable, Hashable {
     /// Now: batches being written, and commits waiting for a slot.
     public var inFlight = 0
     public var waiting = 0
-
-    /// Commits per statement.
-    public var meanBatchSize: Double { batches == 0 ? 0 : Double(commits) / Double(batches) }
 }

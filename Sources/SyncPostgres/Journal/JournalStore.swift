@@ -222,7 +222,7 @@ public struct JournalStore: Sendable {
     public func commit<Step: Encodable & Sendable>(
         workflowID: String, step: Int, kind: String, runID: UUID, fence: WriteFence, record: Step
     ) async throws {
-        let row = try JournalRow(encoding: record, workflowID: workflowID, step: step, runID: runID, kind: kind)
+        let row = try JournalRow(workflowID: workflowID, step: step, runID: runID, kind: kind, record: record)
         try await committer.commit(.init(row: row, fence: fence, effect: nil, conflictKey: nil))
     }
 
@@ -245,7 +245,7 @@ public struct JournalStore: Sendable {
         workflowID: String, step: Int, kind: String, runID: UUID, fence: WriteFence,
         statement: EffectStatement, conflictKey: String, record: Step
     ) async throws {
-        let row = try JournalRow(encoding: record, workflowID: workflowID, step: step, runID: runID, kind: kind)
+        let row = try JournalRow(workflowID: workflowID, step: step, runID: runID, kind: kind, record: record)
         try await committer.commit(.init(row: row, fence: fence, effect: statement, conflictKey: conflictKey))
     }
 
@@ -259,18 +259,14 @@ public struct JournalStore: Sendable {
         var kind: String
         var payload: String
 
+        /// The row of a step about to be committed: a record that does not encode is `notCommitted`.
         init<Step: Encodable>(workflowID: String, step: Int, runID: UUID, kind: String, record: Step) throws {
             self.workflowID = workflowID
             self.step = step
             self.runID = runID
             self.kind = kind
-            self.payload = String(decoding: try SerializedJSONEncoder.encode(record), as: UTF8.self)
-        }
-
-        /// The row of a step about to be committed: a record that does not encode is `notCommitted`.
-        init<Step: Encodable>(encoding record: Step, workflowID: String, step: Int, runID: UUID, kind: String) throws {
             do {
-                try self.init(workflowID: workflowID, step: step, runID: runID, kind: kind, record: record)
+                self.payload = String(decoding: try SerializedJSONEncoder.encode(record), as: UTF8.self)
             } catch {
                 throw JournalError(code: .notCommitted, workflowID: workflowID, step: step, detail: "the step's record did not encode: \(error)")
             }
