@@ -219,7 +219,7 @@ public struct JournalBenchmark: Sendable {
         table.notes = [
             "medians of \(c.runs) runs per side; sides alternate (run i starts with side i mod sides), every side on the same server and fsync setting",
             "ours: JournalStore.commit(statement:conflictKey:): effect and journal row in one statement, WITH effect AS (INSERT effect) INSERT INTO workflow_steps (a \(Self.pageRecord.kind) record with a 100-id cursor, jsonb; the fence held FOR SHARE by sync_hold_shard_fence, which raises when the epoch moved on); steps of several workflows that wait for a slot share one such statement and one transaction (group commit); a step returns when its batch is durable",
-            "transaction step: JournalStore.commit(effect:), as a page commits: BEGIN; INSERT effect; INSERT workflow_steps … SELECT … FROM shard_fences WHERE epoch = ours FOR SHARE; COMMIT",
+            "transaction step: JournalStore.commit(effect:), for effects of several round trips (reconciliation): BEGIN; INSERT effect; INSERT workflow_steps (the fence held by sync_hold_shard_fence); COMMIT. Page steps commit as one-statement steps (their links, rows and edges are one statement)",
             "serial: \(c.serialSteps) timed steps after 20 warm-up steps (and 2 from each concurrent workflow, to open the pool); concurrent: \(c.workflows) workflows × \(c.stepsPerWorkflow) steps on a pool of \(c.workflows + 4) connections",
             "floor: a single-row INSERT in its own transaction (autocommit), same client library, same load shape",
             groupCommitNote(groupCommit),

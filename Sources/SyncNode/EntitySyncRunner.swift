@@ -256,19 +256,26 @@ public struct EntitySyncRunner: Sendable {
                                     metadata: ["sync.step": "\(workflow.nextStep)", "sync.offset": "\(pageRequest.offset)"])
                         try await Task.sleep(for: context.testCommitDelay)
                     }
-                    let store = context.store
                     phase("committing page step \(workflow.nextStep) (\(batch.records.count) records)", true)
-                    let outcome = try await commit(step: workflow.nextStep, kind: "page", effect: { connection in
-                        try await store.apply(batch, on: connection)
-                    }, record: { outcome in
-                        var committed = record
-                        committed.rowsWritten = outcome.totalRows
-                        return EntityStep.page(committed)
-                    })
                     var committed = record
-                    committed.rowsWritten = outcome.totalRows
+                    committed.rowsWritten = batch.records.count
+                    if batch.isEmpty {
+                        try await commit(.page(committed), step: workflow.nextStep)
+                    } else {
+                        // The page's links, rows and edges and its journal row in one statement, which
+                        // other workflows' steps may share (group commit). Pages of different workflows
+                        // store different records (an entity is one workflow, or partitions over
+                        // disjoint parents, and starts once its hard dependencies have finished); were
+                        // two ever to write one row, Postgres refuses the statement ("ON CONFLICT DO
+                        // UPDATE command cannot affect row a second time") and each step is written alone.
+                        try await context.journal.commit(
+                            workflowID: workflowID, step: workflow.nextStep, kind: "page", runID: context.run.id,
+                            fence: context.fence, statement: context.store.effect(for: batch),
+                            conflictKey: "page/\(workflowID)", record: EntityStep.page(committed)
+                        )
+                    }
                     workflow.apply(.page(committed))
-                    NodeMetrics.pageCommitted(rows: outcome.totalRows, counters: committed.counters)
+                    NodeMetrics.pageCommitted(rows: committed.rowsWritten, counters: committed.counters)
                     return
                 }
             }

@@ -27,23 +27,41 @@ struct FencedJournalTests {
         )])
     }
 
-    @Test("a commit under a stale shard epoch fails with ownership lost, and nothing of its page is visible")
-    func staleEpoch() async throws {
+    /// How a page's rows commit with its journal row: as the engine's page steps do (one statement,
+    /// possibly shared with other steps), or inside a transaction (the path of effects that need
+    /// several round trips, such as reconciliation).
+    enum PageCommit: String, CaseIterable, Sendable, CustomTestStringConvertible {
+        case oneStatement, transaction
+        var testDescription: String { rawValue }
+
+        func commit(_ batch: CanonicalBatch, step: Int, runID: UUID, fence: WriteFence, journal: JournalStore) async throws {
+            let store = CanonicalStore(logger: TestServices.logger)
+            switch self {
+            case .oneStatement:
+                try await journal.commit(workflowID: "w", step: step, kind: "page", runID: runID, fence: fence,
+                                         statement: store.effect(for: batch), conflictKey: "page/w", record: ["ok": 1])
+            case .transaction:
+                try await journal.commit(workflowID: "w", step: step, kind: "page", runID: runID, fence: fence,
+                                         effect: { try await store.apply(batch, on: $0) }, record: { _ in ["ok": 1] })
+            }
+        }
+    }
+
+    @Test("a commit under a stale shard epoch fails with ownership lost, and nothing of its page is visible",
+          arguments: PageCommit.allCases)
+    func staleEpoch(path: PageCommit) async throws {
         try await Self.withClient { client, _ in
             let fences = FenceStore(client: client, logger: TestServices.logger)
             let journal = JournalStore(client: client, logger: TestServices.logger)
-            let store = CanonicalStore(logger: TestServices.logger)
             guard case .created(let run) = try await journal.createRun(orgID: "o1", strategy: .full) else {
                 Issue.record("no run created"); return
             }
             let old = try await fences.acquireShard(7, owner: "a")
-            try await journal.commit(workflowID: "w", step: 0, kind: "page", runID: run.id, fence: .shard(7, epoch: old),
-                                     effect: { try await store.apply(Self.page("p1"), on: $0) }, record: { _ in ["ok": 1] })
+            try await path.commit(Self.page("p1"), step: 0, runID: run.id, fence: .shard(7, epoch: old), journal: journal)
             let new = try await fences.acquireShard(7, owner: "b")
             #expect(new == old + 1)
             await #expect {
-                try await journal.commit(workflowID: "w", step: 1, kind: "page", runID: run.id, fence: .shard(7, epoch: old),
-                                         effect: { try await store.apply(Self.page("p2"), on: $0) }, record: { _ in ["ok": 1] })
+                try await path.commit(Self.page("p2"), step: 1, runID: run.id, fence: .shard(7, epoch: old), journal: journal)
             } throws: { error in
                 (error as? JournalError)?.code == .ownershipLost
             }
@@ -52,8 +70,9 @@ struct FencedJournalTests {
             let links = try await client.query("SELECT count(*)::int FROM external_links WHERE external_id = 'p2'").decode(Int.self).first { _ in true }
             #expect(links == 0)
             // The new owner commits the same step fine.
-            try await journal.commit(workflowID: "w", step: 1, kind: "page", runID: run.id, fence: .shard(7, epoch: new),
-                                     effect: { try await store.apply(Self.page("p2"), on: $0) }, record: { _ in ["ok": 1] })
+            try await path.commit(Self.page("p2"), step: 1, runID: run.id, fence: .shard(7, epoch: new), journal: journal)
+            let after = try await client.query("SELECT count(*)::int FROM people").decode(Int.self).first { _ in true }
+            #expect(after == 2)
         }
     }
 

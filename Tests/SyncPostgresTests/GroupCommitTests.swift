@@ -166,4 +166,71 @@ struct GroupCommitTests {
             #expect(journal.groupCommitStatistics.batches == 3, "the blocker; x and a; then y")
         }
     }
+
+    /// A page of one person and the emails that point at them (links, two tables, edges).
+    static func page(person: String, emails: [String], first: String = "Ann") -> CanonicalBatch {
+        let personKey = ExternalKey(kind: .person, externalType: "Person", externalID: person)
+        var records = [CanonicalRecord(key: personKey, values: ["first_name": .text(first)], raw: "{}",
+                                       sourceUpdatedAt: "2024-01-01T00:00:00Z")]
+        for email in emails {
+            records.append(CanonicalRecord(
+                key: ExternalKey(kind: .email, externalType: "Email", externalID: email),
+                values: ["person_id": .reference(personKey), "address": .text("\(email)@example.org")], raw: "{}",
+                relationships: [RelationshipAssertion(relationship: "person", targets: [personKey])]
+            ))
+        }
+        return CanonicalBatch(orgID: "o1", adapter: "pco", records: records)
+    }
+
+    static func pageCommit(_ journal: JournalStore, _ workflow: String, _ batch: CanonicalBatch, runID: UUID, fence: WriteFence)
+        -> @Sendable () async throws -> Void {
+        {
+            try await journal.commit(workflowID: workflow, step: 0, kind: "page", runID: runID, fence: fence,
+                                     statement: CanonicalStore(logger: TestServices.logger).effect(for: batch),
+                                     conflictKey: "page/\(workflow)", record: ["page": workflow])
+        }
+    }
+
+    @Test("pages' effects (each a list of CTEs) share one statement: every page's links, rows and edges are stored")
+    func pagesInOneStatement() async throws {
+        try await Self.withJournal { client, journal, _, runID, epoch, database in
+            let fence = WriteFence.shard(3, epoch: epoch)
+            let commits = (0..<6).map { index in
+                Self.pageCommit(journal, "p\(index)", Self.page(person: "p\(index)", emails: ["e\(index)a", "e\(index)b"]),
+                                runID: runID, fence: fence)
+            } + [Self.effectCommit(journal, "plain", runID: runID, fence: fence)]
+            let outcomes = try await Self.whileSlotHeld(journal, runID: runID, epoch: epoch, database: database, commits)
+            for outcome in outcomes { try outcome.get() }
+            #expect(journal.groupCommitStatistics.batches == 2, "the blocker alone, then the 6 pages and the plain effect together")
+            #expect(journal.groupCommitStatistics.refusedBatches == 0)
+            #expect(try await Self.count(client, "SELECT count(*)::int FROM people") == 6)
+            #expect(try await Self.count(client, "SELECT count(*)::int FROM emails") == 12)
+            #expect(try await Self.count(client, "SELECT count(*)::int FROM external_links WHERE NOT is_placeholder") == 18)
+            // Every email points at its own page's person, by column and by edge.
+            #expect(try await Self.count(client, """
+                SELECT count(*)::int FROM emails e
+                JOIN external_links le ON le.internal_id = e.id JOIN external_links lp ON lp.internal_id = e.person_id
+                JOIN edges d ON d.source_id = e.id AND d.target_id = e.person_id AND d.relationship = 'person'
+                WHERE substr(le.external_id, 2, 1) = substr(lp.external_id, 2, 1)
+                """) == 12)
+            #expect(try await Self.count(client, "SELECT count(*)::int FROM effects WHERE workflow_id = 'plain'") == 1)
+        }
+    }
+
+    @Test("two pages that store the same record in one batch: the statement is refused, then each is written alone")
+    func pagesOnOneRecord() async throws {
+        try await Self.withJournal { client, journal, _, runID, epoch, database in
+            let fence = WriteFence.shard(3, epoch: epoch)
+            let outcomes = try await Self.whileSlotHeld(journal, runID: runID, epoch: epoch, database: database, [
+                Self.pageCommit(journal, "first", Self.page(person: "p1", emails: ["e1"], first: "Ann"), runID: runID, fence: fence),
+                Self.pageCommit(journal, "second", Self.page(person: "p1", emails: ["e2"], first: "Bo"), runID: runID, fence: fence),
+            ])
+            for outcome in outcomes { try outcome.get() }
+            #expect(journal.groupCommitStatistics.refusedBatches == 1)
+            #expect(try await Self.count(client, "SELECT count(*)::int FROM people") == 1)
+            #expect(try await Self.count(client, "SELECT count(*)::int FROM external_links WHERE external_id = 'p1'") == 1)
+            #expect(try await Self.count(client, "SELECT count(*)::int FROM emails") == 2)
+            #expect(try await Self.count(client, "SELECT count(*)::int FROM workflow_steps WHERE workflow_id IN ('first', 'second')") == 2)
+        }
+    }
 }

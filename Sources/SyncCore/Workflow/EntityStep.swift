@@ -30,6 +30,8 @@ public struct PageStepRecord: Sendable, Hashable, Codable {
     /// Where the workflow continues.
     public var next: EntitySyncCursor
     public var fetched: Int
+    /// Canonical records the page stored: its resources and the included ones of synced kinds. A
+    /// record older than its stored copy counts too (the newer copy stays: rows never go backwards).
     public var rowsWritten: Int
     public var counters: RequestCounters
     /// The listing's `meta.total_count` as this page saw it (progress only).

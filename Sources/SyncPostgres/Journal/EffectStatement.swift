@@ -1,7 +1,10 @@
 import PostgresNIO
 
-/// The one data-modifying statement (`INSERT`, `UPDATE` or `DELETE`) that a step commits together
-/// with its journal row, written like a `PostgresQuery`: `"UPDATE t SET x = \(value) WHERE id = \(id)"`.
+/// What a step commits together with its journal row, written like a `PostgresQuery`:
+/// `"UPDATE t SET x = \(value) WHERE id = \(id)"`. Either ONE data-modifying statement (`INSERT`,
+/// `UPDATE` or `DELETE`), or a list of data-modifying common table expressions
+/// (`a AS (INSERT …), b AS (…)`, see ``init(commonTableExpressions:)``) for an effect that needs
+/// several statements that see each other's results, as a page of canonical rows does.
 ///
 /// Unlike `PostgresQuery` it keeps its values apart from its SQL until it is rendered, so that the
 /// group committer can number the parameters of several statements into ONE statement
@@ -11,25 +14,54 @@ public struct EffectStatement: Sendable, ExpressibleByStringInterpolation {
     fileprivate enum Part: Sendable {
         case literal(String)
         case parameter
+        /// The name of one of the effect's own common table expressions.
+        case expressionName(String)
     }
 
+    public enum Shape: Sendable, Hashable {
+        /// One statement: it is embedded as `WITH name AS (statement)`.
+        case statement
+        /// Named common table expressions, embedded in a `WITH` list as they are, every name
+        /// written with `\(expression:)` prefixed so that several effects never share one.
+        case commonTableExpressions
+    }
+
+    public let shape: Shape
     private var parts: [Part]
     private var values: [@Sendable (inout PostgresBindings) -> Void]
 
     public init(stringLiteral value: String) {
+        shape = .statement
         parts = [.literal(value)]
         values = []
     }
 
     public init(stringInterpolation: StringInterpolation) {
+        shape = .statement
         parts = stringInterpolation.parts
         values = stringInterpolation.values
     }
 
+    /// An effect made of data-modifying common table expressions, `a AS (…), b AS (…)`: the pieces
+    /// joined by commas. Each names its expressions (where they are defined and where they are
+    /// read) with `\(expression: "a")`. Postgres runs every data-modifying one exactly once, read
+    /// or not, all on one snapshot.
+    public init(commonTableExpressions pieces: [EffectStatement]) {
+        shape = .commonTableExpressions
+        parts = []
+        values = []
+        for (offset, piece) in pieces.enumerated() {
+            if offset > 0 { parts.append(.literal(",\n")) }
+            parts += piece.parts
+            values += piece.values
+        }
+    }
+
     /// Appends the statement's values to `binds` and returns its SQL with its parameters numbered
-    /// after the ones `binds` already held. A trailing semicolon is dropped: inside `WITH … AS (…)`
-    /// it would end the statement early.
-    public func render(appendingTo binds: inout PostgresBindings) -> String {
+    /// after the ones `binds` already held, and the names of its common table expressions
+    /// prefixed with `namePrefix`. A trailing semicolon is dropped: inside `WITH … AS (…)` it would
+    /// end the statement early.
+    public func render(appendingTo binds: inout PostgresBindings, namePrefix: String = "") -> String {
         var sql = ""
         var next = values.startIndex
         for part in parts {
@@ -40,6 +72,8 @@ public struct EffectStatement: Sendable, ExpressibleByStringInterpolation {
                 values[next](&binds)
                 next += 1
                 sql += "$\(binds.count)"
+            case .expressionName(let name):
+                sql += namePrefix + name
             }
         }
         while let last = sql.last, last == ";" || last.isWhitespace { sql.removeLast() }
@@ -68,6 +102,12 @@ public struct EffectStatement: Sendable, ExpressibleByStringInterpolation {
         public mutating func appendInterpolation<Value: PostgresDynamicTypeEncodable & Sendable>(_ value: Value?) {
             parts.append(.parameter)
             values.append { $0.append(value) }
+        }
+
+        /// The name of one of the effect's own common table expressions (see
+        /// ``EffectStatement/init(commonTableExpressions:)``).
+        public mutating func appendInterpolation(expression name: String) {
+            parts.append(.expressionName(name))
         }
 
         /// Text pasted into the SQL as it is: never a value that came from outside.

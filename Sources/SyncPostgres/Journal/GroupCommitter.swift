@@ -124,14 +124,20 @@ final class GroupCommitter: Sendable {
     }
 
     /// The batch's one statement: its effects as data-modifying CTEs (Postgres runs each exactly
-    /// once, referenced or not), then one journal row per commit, each holding its own fence.
+    /// once, referenced or not; an effect that is itself a list of them keeps its own names, each
+    /// prefixed with its commit's), then one journal row per commit, each holding its own fence.
     static func statement(for commits: [Commit]) -> PostgresQuery {
         var binds = PostgresBindings(capacity: commits.count * 8)
         var effects: [String] = []
         var rows: [String] = []
         for (index, commit) in commits.enumerated() {
             if let effect = commit.effect {
-                effects.append("effect_\(index) AS (\(effect.render(appendingTo: &binds)))")
+                switch effect.shape {
+                case .statement:
+                    effects.append("effect_\(index) AS (\(effect.render(appendingTo: &binds)))")
+                case .commonTableExpressions:
+                    effects.append(effect.render(appendingTo: &binds, namePrefix: "effect_\(index)_"))
+                }
             }
             rows.append(JournalStore.rowValues(commit.row, under: commit.fence, appendingTo: &binds))
         }
