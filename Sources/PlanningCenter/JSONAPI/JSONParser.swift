@@ -76,11 +76,14 @@ public struct JSONParser {
     private mutating func parseObject() throws -> JSONValue {
         try enterContainer()
         index += 1  // {
-        var members: [String: JSONValue] = [:]
+        // Gathered in order, then put in a dictionary made at its final size: grown one member at a
+        // time, a resource's attributes (25 or so) were five rehashes of the whole dictionary.
+        var members: [(key: String, value: JSONValue)] = []
+        members.reserveCapacity(8)
         skipWhitespace()
         if peek() == UInt8(ascii: "}") {
             leaveContainer()
-            return .object(members)
+            return .object([:])
         }
         while true {
             skipWhitespace()
@@ -91,16 +94,18 @@ public struct JSONParser {
             index += 1
             skipWhitespace()
             if depth == 1, spans != nil, key == "data" || key == "included" {
-                members[key] = try parseResources(included: key == "included")
+                members.append((key, try parseResources(included: key == "included")))
             } else {
-                members[key] = try parseValue()
+                members.append((key, try parseValue()))
             }
             skipWhitespace()
             switch peek() {
             case UInt8(ascii: ","): index += 1
             case UInt8(ascii: "}"):
                 leaveContainer()
-                return .object(members)
+                var object = [String: JSONValue](minimumCapacity: members.count)
+                for (key, value) in members { object[key] = value }  // a repeated key keeps its last value
+                return .object(object)
             default: throw failure("expected ',' or '}' in an object")
             }
         }
@@ -182,6 +187,7 @@ public struct JSONParser {
         let open = index
         index += 1  // "
         let start = index
+        if let text = try plainString(from: start) { return text }
         var decoded: [UInt8]? = nil
         while true {
             guard let byte = peek() else {
@@ -212,6 +218,35 @@ public struct JSONParser {
                 index += 1
             }
         }
+    }
+
+    /// Most strings have no escapes and most are ASCII: found with one scan of the raw bytes and
+    /// copied without a second validating pass when ASCII. nil when the string has an escape or
+    /// an error to report (the byte-by-byte loop of ``parseString()`` handles both).
+    private mutating func plainString(from start: Int) throws -> String? {
+        var isASCII = true
+        let end: Int? = bytes.withUnsafeBufferPointer { buffer in
+            var position = start
+            while position < buffer.count {
+                let byte = buffer[position]
+                if byte == UInt8(ascii: "\"") { return position }
+                if byte == UInt8(ascii: "\\") || byte < 0x20 { return nil }
+                if byte >= 0x80 { isASCII = false }
+                position += 1
+            }
+            return nil
+        }
+        guard let end else { return nil }
+        let text: String? = bytes.withUnsafeBufferPointer { buffer in
+            let span = UnsafeBufferPointer(rebasing: buffer[start..<end])
+            return isASCII ? String(decoding: span, as: UTF8.self) : String(validating: span, as: UTF8.self)
+        }
+        guard let text else {
+            index = start - 1
+            throw failure("string is not valid UTF-8")
+        }
+        index = end + 1
+        return text
     }
 
     /// The escape after a backslash (`index` is past the backslash).

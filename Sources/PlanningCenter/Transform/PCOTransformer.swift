@@ -11,6 +11,8 @@ import SyncCore
 public struct PCOTransformer: Sendable {
     public let manifest: EntityManifest
     private let typeIndex: [String: (entity: EntityDefinition, kind: CanonicalKind)]
+    /// Each kind's columns with where each comes from, worked out once rather than per record.
+    private let columnSources: [CanonicalKind: [(column: CanonicalColumn, source: PCOFieldSource)]]
 
     public init(manifest: EntityManifest = PCOManifest.manifest) {
         self.manifest = manifest
@@ -20,6 +22,11 @@ public struct PCOTransformer: Sendable {
             for typeName in entity.typeNames { index[typeName] = (entity, kind) }
         }
         typeIndex = index
+        var sources: [CanonicalKind: [(column: CanonicalColumn, source: PCOFieldSource)]] = [:]
+        for kind in CanonicalKind.allCases {
+            sources[kind] = kind.columns.map { ($0, PCOFieldSource.source(of: $0, in: kind)) }
+        }
+        columnSources = sources
     }
 
     /// The canonical key of a JSON:API identifier, or nil when its type is not a synced entity.
@@ -72,8 +79,10 @@ public struct PCOTransformer: Sendable {
         }
 
         var values: [String: CanonicalValue] = [:]
-        for column in kind.columns {
-            switch PCOFieldSource.source(of: column, in: kind) {
+        let columns = columnSources[kind] ?? []
+        values.reserveCapacity(columns.count)
+        for (column, source) in columns {
+            switch source {
             case .attribute(let name):
                 values[column.name] = Self.value(resource.attributes[name], as: column.type)
             case .relationship(let name):
