@@ -263,11 +263,13 @@ public struct EntitySyncRunner: Sendable {
                         try await commit(.page(committed), step: workflow.nextStep)
                     } else {
                         // The page's links, rows and edges and its journal row in one statement, which
-                        // other workflows' steps may share (group commit). Pages of different workflows
-                        // store different records (an entity is one workflow, or partitions over
-                        // disjoint parents, and starts once its hard dependencies have finished); were
-                        // two ever to write one row, Postgres refuses the statement ("ON CONFLICT DO
-                        // UPDATE command cannot affect row a second time") and each step is written alone.
+                        // other workflows' steps may share (group commit). Its conflict key is the
+                        // workflow's: a page's rows are too many to name. Pages of different workflows
+                        // can write one record (Person pages include households while Household pages
+                        // run): in one statement Postgres refuses that ("ON CONFLICT DO UPDATE command
+                        // cannot affect row a second time"), nothing of it is applied, and each step is
+                        // written alone; in concurrent statements the row lock orders them and the
+                        // later one's edges replace the earlier one's (migration 0004).
                         try await context.journal.commit(
                             workflowID: workflowID, step: workflow.nextStep, kind: "page", runID: context.run.id,
                             fence: context.fence, statement: context.store.effect(for: batch),

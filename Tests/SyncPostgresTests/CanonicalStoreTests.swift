@@ -166,6 +166,52 @@ struct CanonicalStoreTests {
         }
     }
 
+    /// The second page's statement takes its snapshot before the first page commits, then waits for
+    /// the first page's lock on the person's row. Its stale-edge delete must still see the edge the
+    /// first page added (it queries with a snapshot of its own, migration 0004): the last writer's
+    /// edges replace the others, as when each page wrote its edges in a statement of its own.
+    @Test("two pages writing one record at once: the later one's edges replace the earlier one's")
+    func concurrentWritersOfOneRecord() async throws {
+        try await TemporaryDatabase.withMigrated(prefix: "store") { database in
+            _ = try await apply([Self.person("p1", first: "Ann", updated: "2024-01-01T00:00:00Z", households: ["h0"])], to: database)
+            let first = try await database.connect()
+            let second = try await database.connect()
+            defer { Task { try? await first.close(); try? await second.close() } }
+            let logger = TestServices.logger
+            func page(_ household: String, updated: String) -> CanonicalBatch {
+                CanonicalBatch(orgID: "org1", adapter: "pco", records: [Self.person("p1", first: "Ann", updated: updated, households: [household])])
+            }
+            try await first.query("BEGIN", logger: logger)
+            _ = try await store.apply(page("h1", updated: "2024-01-02T00:00:00Z"), on: first)
+            let store = store
+            let waiting = Task {
+                try await second.query("BEGIN", logger: logger)
+                _ = try await store.apply(page("h2", updated: "2024-01-03T00:00:00Z"), on: second)
+                try await second.query("COMMIT", logger: logger)
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            try await first.query("COMMIT", logger: logger)
+            try await waiting.value
+            let edges = try await rows("""
+                SELECT l.external_id FROM edges e JOIN external_links l ON l.internal_id = e.target_id
+                WHERE e.relationship = 'households' ORDER BY 1
+                """, in: database)
+            #expect(edges == ["h2"])
+        }
+    }
+
+    @Test("an older copy of a record leaves its edges as they are, like its row")
+    func staleCopyKeepsEdges() async throws {
+        try await TemporaryDatabase.withMigrated(prefix: "store") { database in
+            _ = try await apply([Self.person("p1", first: "New", updated: "2024-06-01T00:00:00Z", households: ["h1"])], to: database)
+            _ = try await apply([Self.person("p1", first: "Old", updated: "2024-01-01T00:00:00Z", households: ["h2"])], to: database)
+            let edges = try await rows("""
+                SELECT l.external_id FROM edges e JOIN external_links l ON l.internal_id = e.target_id WHERE e.relationship = 'households'
+                """, in: database)
+            #expect(edges == ["h1"])
+        }
+    }
+
     @Test("a relationship assertion replaces the edges of that relationship")
     func edgesReplaced() async throws {
         try await TemporaryDatabase.withMigrated(prefix: "store") { database in

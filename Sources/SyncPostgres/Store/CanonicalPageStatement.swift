@@ -43,7 +43,9 @@ struct CanonicalPageStatement {
             expressions.append(Self.rows(kind, records, name: "rows_\(kinds.count)", orgID: batch.orgID, position: position))
             kinds.append(kind)
         }
-        if let edges = Self.edges(batch, position: position) { expressions.append(edges) }
+        if let edges = Self.edges(batch, position: position, rowExpressions: kinds.indices.map { "rows_\($0)" }) {
+            expressions.append(edges)
+        }
         effect = EffectStatement(commonTableExpressions: expressions)
         keyCount = keys.count
         self.kinds = kinds
@@ -72,7 +74,9 @@ struct CanonicalPageStatement {
     /// of many small pages (`perf`: `standard_planner` 18 % of all CPU, execution 20 %), and a join
     /// per reference column made each table's INSERT a join of up to four relations. A key missing
     /// from `ids` (which ON CONFLICT DO UPDATE rules out) would be NULL at its own position, never
-    /// another key's id: the row's INSERT then fails on its primary key.
+    /// another key's id (a record's own: its INSERT fails on the primary key), and a position found
+    /// twice (two keys of one external type and id but different kinds, which no adapter should
+    /// produce) counts once: an index into the arrays never shifts.
     ///
     /// Links that exist and need no change are only read: no row lock, no new row version. Upserting
     /// every key locked each referenced link until COMMIT, so every page of emails, addresses, phone
@@ -121,7 +125,8 @@ struct CanonicalPageStatement {
         ), \(expression: "resolved") AS (
             SELECT array_agg(d.internal_id ORDER BY i.n) AS internal_ids,
                    array_agg(coalesce(d.had_record, false) ORDER BY i.n) AS had_records
-            FROM \(expression: "input") i LEFT JOIN \(expression: "ids") d ON d.n = i.n
+            FROM \(expression: "input") i
+            LEFT JOIN (SELECT DISTINCT ON (n) * FROM \(expression: "ids") ORDER BY n) d ON d.n = i.n
         )
         """
     }
@@ -149,11 +154,14 @@ struct CanonicalPageStatement {
 
         var arrays = [NullableTextArray]()
         for column in columns {
+            // A reference column holds positions and a typed column text: a value of the other form
+            // (which no adapter should produce) is NULL, never read as something it is not.
+            let isReference = if case .reference = column.type { true } else { false }
             arrays.append(NullableTextArray(elements: records.map { record -> String? in
                 switch record.values[column.name] ?? .null {
                 case .null: nil
-                case .text(let text): text
-                case .reference(let target): String(position[target]!)
+                case .text(let text): isReference ? nil : text
+                case .reference(let target): isReference ? String(position[target]!) : nil
                 }
             }))
         }
@@ -185,24 +193,25 @@ struct CanonicalPageStatement {
                 ON CONFLICT (id) DO UPDATE SET \(updates.joined(separator: ", "))
                 WHERE r.source_updated_at IS NULL OR excluded.source_updated_at IS NULL
                    OR excluded.source_updated_at >= r.source_updated_at
-                RETURNING 1
+                RETURNING id
             )
             """)
         return EffectStatement(stringInterpolation: sql)
     }
 
     /// Each relationship assertion replaces the edges of (source, relationship): stale targets are
-    /// deleted and new ones inserted.
+    /// deleted and new ones inserted, for the records whose row this statement wrote (`written`):
+    /// a record older than its stored copy leaves the row as it is, and its edges too.
     ///
-    /// The stale edges are found by one primary-key lookup per asserted (source, relationship), in a
-    /// LATERAL subquery that `OFFSET 0` keeps from being flattened into a join, and deleted by TID.
-    /// Written as a plain join, the planner, working from statistics taken while the table was small
-    /// (it grows from empty within seconds in a first sync), hash-joined against a scan of ALL of
-    /// the org's edges for every page: 16 ms a page at 13,000 edges, growing with the org (seen with
-    /// auto_explain in `cluster/bench/e2e-sync`; the sync was quadratic in the org's edges). Sources
-    /// whose link this statement created are not looked up at all: they cannot have edges yet, and
-    /// in a first sync that is every source.
-    static func edges(_ batch: CanonicalBatch, position: [ExternalKey: Int]) -> EffectStatement? {
+    /// The stale edges are deleted by `sync_delete_stale_edges` (migration 0004), called once the
+    /// rows are written and locked (its arguments read `written`): a VOLATILE function queries with
+    /// a snapshot of its own, so it sees edges committed by a transaction that wrote the same record
+    /// while this statement waited for that record's row. A lookup on this statement's snapshot would
+    /// not, and both pages' edges would survive. The new edges are inserted after the call (the
+    /// LATERAL reference to `stale` orders them). Sources whose link this statement created cannot
+    /// have edges yet (in a first sync, every source), and when none is left the function is not
+    /// called at all.
+    static func edges(_ batch: CanonicalBatch, position: [ExternalKey: Int], rowExpressions: [String]) -> EffectStatement? {
         var assertedSources: [Int] = [], assertedRelationships: [String] = []
         var sources: [Int] = [], relationships: [String] = [], targets: [Int] = []
         var sourceKinds: [String] = [], targetKinds: [String] = []
@@ -221,35 +230,59 @@ struct CanonicalPageStatement {
             }
         }
         guard !assertedSources.isEmpty else { return nil }
-        return """
+        // `written`: one row, whether each position's record was written, as an array indexed by
+        // position like `resolved` (filtering with `IN (SELECT id FROM rows…)` was planned as a
+        // rescan of the page's unnest per written row: 36 ms a page).
+        var sql = EffectStatement.StringInterpolation(literalCapacity: 2048, interpolationCount: 16)
+        sql.appendInterpolation(expression: "written")
+        sql.appendLiteral("""
+             AS (
+                SELECT array_agg(w.id IS NOT NULL ORDER BY i.n) AS flags
+                FROM 
+            """)
+        sql.appendInterpolation(expression: "input")
+        sql.appendLiteral(" i\n    LEFT JOIN (SELECT DISTINCT ON (n) n, internal_id FROM ")
+        sql.appendInterpolation(expression: "ids")
+        sql.appendLiteral(" ORDER BY n) d ON d.n = i.n\n    LEFT JOIN (")
+        for (offset, name) in rowExpressions.enumerated() {
+            sql.appendLiteral(offset == 0 ? "SELECT id FROM " : " UNION ALL SELECT id FROM ")
+            sql.appendInterpolation(expression: name)
+        }
+        sql.appendLiteral(") w ON w.id = d.internal_id\n)")
+        let rest: EffectStatement = """
             \(expression: "asserted") AS (
-                SELECT x.internal_ids[a.source::int4] AS source_id, a.relationship
+                SELECT x.internal_ids[a.source::int4] AS source_id, a.relationship, x.had_records[a.source::int4] AS had_record
                 FROM unnest(\(assertedSources)::int8[], \(assertedRelationships)::text[]) AS a(source, relationship)
-                CROSS JOIN \(expression: "resolved") x
-                WHERE x.had_records[a.source::int4]
+                CROSS JOIN \(expression: "resolved") x CROSS JOIN \(expression: "written") y
+                WHERE y.flags[a.source::int4]
             ), \(expression: "wanted") AS (
                 SELECT x.internal_ids[w.source::int4] AS source_id, w.relationship, x.internal_ids[w.target::int4] AS target_id,
                        w.source_entity, w.target_entity
                 FROM unnest(\(sources)::int8[], \(relationships)::text[], \(targets)::int8[], \(sourceKinds)::text[], \(targetKinds)::text[])
                     AS w(source, relationship, target, source_entity, target_entity)
-                CROSS JOIN \(expression: "resolved") x
+                CROSS JOIN \(expression: "resolved") x CROSS JOIN \(expression: "written") y
+                WHERE y.flags[w.source::int4]
             ), \(expression: "stale") AS (
-                DELETE FROM edges e USING \(expression: "asserted") a CROSS JOIN LATERAL (
-                    SELECT x.ctid AS found FROM edges x
-                    WHERE x.org_id = \(batch.orgID) AND x.source_id = a.source_id AND x.relationship = a.relationship
-                    OFFSET 0
-                ) f
-                WHERE e.ctid = f.found
-                  AND NOT EXISTS (SELECT 1 FROM \(expression: "wanted") w WHERE w.source_id = e.source_id
-                                  AND w.relationship = e.relationship AND w.target_id = e.target_id)
-                RETURNING 1
+                SELECT CASE WHEN EXISTS (SELECT 1 FROM \(expression: "asserted") WHERE had_record)
+                    THEN sync_delete_stale_edges(
+                        \(batch.orgID),
+                        ARRAY(SELECT source_id FROM \(expression: "asserted") WHERE had_record ORDER BY source_id, relationship),
+                        ARRAY(SELECT relationship FROM \(expression: "asserted") WHERE had_record ORDER BY source_id, relationship),
+                        ARRAY(SELECT source_id FROM \(expression: "wanted")),
+                        ARRAY(SELECT relationship FROM \(expression: "wanted")),
+                        ARRAY(SELECT target_id FROM \(expression: "wanted")))
+                    ELSE 0 END AS deleted
             ), \(expression: "edges_written") AS (
                 INSERT INTO edges (org_id, source_id, relationship, target_id, source_entity, target_entity)
-                SELECT \(batch.orgID), source_id, relationship, target_id, source_entity, target_entity FROM \(expression: "wanted")
-                ORDER BY source_id, relationship, target_id
+                SELECT \(batch.orgID), w.source_id, w.relationship, w.target_id, w.source_entity, w.target_entity
+                FROM \(expression: "stale") s CROSS JOIN LATERAL (
+                    SELECT * FROM \(expression: "wanted") WHERE s.deleted >= 0
+                ) w
+                ORDER BY w.source_id, w.relationship, w.target_id
                 ON CONFLICT DO NOTHING
                 RETURNING 1
             )
             """
+        return EffectStatement(commonTableExpressions: [EffectStatement(stringInterpolation: sql), rest])
     }
 }

@@ -6,10 +6,12 @@ import SyncCore
 /// Writes canonical batches to Postgres: links, rows and edges of one page in one statement
 /// (``CanonicalPageStatement``), never one per row.
 ///
-/// `apply` runs on a connection inside a transaction the caller owns, because the workflow journal
-/// commits together with the page. Applying the same batch twice changes nothing but bookkeeping
-/// (`synced_at`). Rows never go backwards: an update whose `source_updated_at` is older than the
-/// stored one is ignored, so a late page or webhook cannot undo a newer change.
+/// A page step commits `effect(for:)` together with its journal row (one statement, see
+/// ``JournalStore``); `apply` runs the same statement on its own, on a connection (inside a
+/// transaction the caller owns, if any) and returns what it wrote. Applying the same batch twice
+/// changes nothing but bookkeeping (`synced_at`). Rows never go backwards: an update whose
+/// `source_updated_at` is older than the stored one is ignored, and so are that record's edges, so a
+/// late page or webhook cannot undo a newer change.
 public struct CanonicalStore: Sendable {
     public struct Outcome: Sendable, Hashable {
         /// Rows inserted or updated, by kind.
