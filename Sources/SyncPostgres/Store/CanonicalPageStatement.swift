@@ -268,9 +268,9 @@ struct CanonicalPageStatement {
                         \(batch.orgID),
                         ARRAY(SELECT source_id FROM \(expression: "asserted") WHERE had_record ORDER BY source_id, relationship),
                         ARRAY(SELECT relationship FROM \(expression: "asserted") WHERE had_record ORDER BY source_id, relationship),
-                        ARRAY(SELECT source_id FROM \(expression: "wanted")),
-                        ARRAY(SELECT relationship FROM \(expression: "wanted")),
-                        ARRAY(SELECT target_id FROM \(expression: "wanted")))
+                        ARRAY(SELECT source_id FROM \(expression: "wanted") ORDER BY source_id, relationship, target_id),
+                        ARRAY(SELECT relationship FROM \(expression: "wanted") ORDER BY source_id, relationship, target_id),
+                        ARRAY(SELECT target_id FROM \(expression: "wanted") ORDER BY source_id, relationship, target_id))
                     ELSE 0 END AS deleted
             ), \(expression: "edges_written") AS (
                 INSERT INTO edges (org_id, source_id, relationship, target_id, source_entity, target_entity)
