@@ -224,8 +224,8 @@ struct CanonicalStoreTests {
         }
     }
 
-    @Test("a page of 600 records, with links, two tables and edges, is written in one statement")
-    func constantStatements() async throws {
+    @Test("a page of 600 records across two tables is stored whole: every row, link and edge")
+    func wholePage() async throws {
         try await TemporaryDatabase.withMigrated(prefix: "store") { database in
             var records: [CanonicalRecord] = []
             for index in 0..<300 {
@@ -233,9 +233,16 @@ struct CanonicalStoreTests {
                 records.append(Self.email("e\(index)", person: "p\(index)"))
             }
             let outcome = try await apply(records, to: database)
-            #expect(outcome.statements == 1)
-            #expect(outcome.totalRows == 600)
-            #expect(try await rows("SELECT count(*)::text FROM people", in: database) == ["300"])
+            #expect(outcome.rowsWritten == [.person: 300, .email: 300])
+            #expect(outcome.placeholdersCreated == 1, "campus c1")
+            #expect(try await rows("SELECT count(*)::text FROM external_links", in: database) == ["601"])
+            // Every email points at its own person, by column and by edge.
+            #expect(try await rows("""
+                SELECT count(*)::text FROM emails e
+                JOIN external_links le ON le.internal_id = e.id JOIN external_links lp ON lp.internal_id = e.person_id
+                JOIN edges d ON d.source_id = e.id AND d.target_id = e.person_id AND d.relationship = 'person'
+                WHERE substr(le.external_id, 2) = substr(lp.external_id, 2)
+                """, in: database) == ["300"])
         }
     }
 }

@@ -84,7 +84,7 @@ struct CanonicalPageStatement {
     /// median 18.7 ms, up to 390 ms a page in `cluster/bench/e2e-sync`).
     ///
     /// Each key is looked up by primary key in a LATERAL subquery kept from flattening by `OFFSET 0`
-    /// (see ``edges(_:position:)`` for the plan a join got from stale statistics).
+    /// (see ``edges(_:position:rowExpressions:)`` for the plan a join got from stale statistics).
     ///
     /// A key missing from the statement's snapshot may have been inserted by a transaction that
     /// committed since: ON CONFLICT DO UPDATE (rather than DO NOTHING) waits for it and RETURNs that
@@ -237,18 +237,16 @@ struct CanonicalPageStatement {
         sql.appendInterpolation(expression: "written")
         sql.appendLiteral("""
              AS (
-                SELECT array_agg(w.id IS NOT NULL ORDER BY i.n) AS flags
+                SELECT array_agg(w.id IS NOT NULL ORDER BY p.n) AS flags
                 FROM 
             """)
-        sql.appendInterpolation(expression: "input")
-        sql.appendLiteral(" i\n    LEFT JOIN (SELECT DISTINCT ON (n) n, internal_id FROM ")
-        sql.appendInterpolation(expression: "ids")
-        sql.appendLiteral(" ORDER BY n) d ON d.n = i.n\n    LEFT JOIN (")
+        sql.appendInterpolation(expression: "resolved")
+        sql.appendLiteral(" x CROSS JOIN LATERAL unnest(x.internal_ids) WITH ORDINALITY AS p(internal_id, n)\n    LEFT JOIN (")
         for (offset, name) in rowExpressions.enumerated() {
             sql.appendLiteral(offset == 0 ? "SELECT id FROM " : " UNION ALL SELECT id FROM ")
             sql.appendInterpolation(expression: name)
         }
-        sql.appendLiteral(") w ON w.id = d.internal_id\n)")
+        sql.appendLiteral(") w ON w.id = p.internal_id\n)")
         let rest: EffectStatement = """
             \(expression: "asserted") AS (
                 SELECT x.internal_ids[a.source::int4] AS source_id, a.relationship, x.had_records[a.source::int4] AS had_record

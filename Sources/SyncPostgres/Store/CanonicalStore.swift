@@ -18,7 +18,6 @@ public struct CanonicalStore: Sendable {
         public var rowsWritten: [CanonicalKind: Int] = [:]
         /// Placeholder links created for referenced records not stored yet.
         public var placeholdersCreated: Int = 0
-        public var statements: Int = 0
 
         public var totalRows: Int { rowsWritten.values.reduce(0, +) }
     }
@@ -37,7 +36,6 @@ public struct CanonicalStore: Sendable {
             outcome.placeholdersCreated = placeholders
             for (kind, count) in zip(statement.kinds, written) { outcome.rowsWritten[kind] = count }
         }
-        outcome.statements = 1
         return outcome
     }
 
