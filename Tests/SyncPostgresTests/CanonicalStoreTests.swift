@@ -156,6 +156,41 @@ struct CanonicalStoreTests {
         }
     }
 
+    @Test("pages of one shape on one connection run prepared from the third on and store what unnamed statements store")
+    func preparedPages() async throws {
+        try await TemporaryDatabase.withMigrated(prefix: "store") { database in
+            let connection = try await database.connect()
+            defer { Task { try? await connection.close() } }
+            let store = CanonicalStore(logger: TestServices.logger)
+            // Five new pages, then the first again with a newer copy of its person: the generic
+            // plan must take the update path too.
+            var pages = (1...5).map { n in [Self.person("p\(n)", first: "P\(n)", households: ["h\(n)"]), Self.email("e\(n)", person: "p\(n)")] }
+            pages.append([Self.person("p1", first: "Ann", updated: "2024-02-01T00:00:00Z", households: ["h9"]), Self.email("e1", person: "p1")])
+            for page in pages {
+                let outcome = try await store.apply(CanonicalBatch(orgID: "org1", adapter: "pco", records: page), on: connection)
+                #expect(outcome.rowsWritten == [.person: 1, .email: 1])
+            }
+            let prepared = try await connection.query("SELECT count(*) FROM pg_prepared_statements", logger: TestServices.logger)
+                .collect().first?.decode(Int.self)
+            #expect(prepared == 1, "one page shape, one prepared statement")
+            #expect(try await rows("SELECT string_agg(first_name, ',' ORDER BY first_name) FROM people", in: database) == ["Ann,P2,P3,P4,P5"])
+            // Every email's person column and edge point at its person's internal id.
+            #expect(try await rows("""
+                SELECT count(*)::text FROM emails e
+                JOIN external_links le ON le.internal_id = e.id AND le.external_id LIKE 'e%'
+                JOIN external_links lp ON lp.internal_id = e.person_id AND lp.external_id = 'p' || substr(le.external_id, 2)
+                JOIN edges d ON d.source_id = e.id AND d.target_id = e.person_id AND d.relationship = 'person'
+                """, in: database) == ["5"])
+            // The newer copy replaced p1's household edge.
+            #expect(try await rows("""
+                SELECT string_agg(lh.external_id, ',') FROM edges d
+                JOIN external_links lp ON lp.internal_id = d.source_id AND lp.external_id = 'p1'
+                JOIN external_links lh ON lh.internal_id = d.target_id
+                WHERE d.relationship = 'households'
+                """, in: database) == ["h9"])
+        }
+    }
+
     @Test("an older copy of a record does not overwrite a newer one")
     func staleIgnored() async throws {
         try await TemporaryDatabase.withMigrated(prefix: "store") { database in

@@ -42,7 +42,20 @@ extension PostgresConnection {
     func queryWatchingClose(
         _ query: PostgresQuery, logger: Logger, checkEvery interval: TimeAmount, file: String, line: Int
     ) async throws -> PostgresRowSequence {
-        let answer = PendingAnswer()
+        try await answerWatchingClose(checkEvery: interval) { connection in
+            try await connection.query(query, logger: logger, file: file, line: line)
+        }
+    }
+
+    /// The answer of `request` (run in its own task, which inherits task-locals), or
+    /// ``PostgresConnectionClosed`` once the connection is seen closed: the close watch of
+    /// ``queryUnlessClosed(_:logger:checkEvery:file:line:)`` for any request on this connection.
+    /// Callers check `isClosed` before.
+    func answerWatchingClose<Answer: Sendable>(
+        checkEvery interval: TimeAmount = .milliseconds(200),
+        _ request: @escaping @Sendable (PostgresConnection) async throws -> sending Answer
+    ) async throws -> Answer {
+        let answer = PendingAnswer<Answer>()
         let watch = ClosedConnectionWatch.shared(checkingEvery: interval)
         return try await withCheckedThrowingContinuation { continuation in
             answer.register(continuation)
@@ -50,7 +63,7 @@ extension PostgresConnection {
             let connection = self
             Task {
                 do {
-                    answer.give(.success(try await connection.query(query, logger: logger, file: file, line: line)))
+                    answer.give(.success(try await request(connection)))
                 } catch {
                     answer.give(.failure(error))
                 }
@@ -67,7 +80,7 @@ extension PostgresConnection {
 final class ClosedConnectionWatch: Sendable {
     private struct Watched {
         var connection: PostgresConnection
-        var answer: PendingAnswer
+        var answer: any ClosedConnectionAnswer
         var closedSweeps = 0
     }
 
@@ -96,7 +109,7 @@ final class ClosedConnectionWatch: Sendable {
         self.interval = .nanoseconds(interval.nanoseconds)
     }
 
-    func watch(_ connection: PostgresConnection, _ answer: PendingAnswer) -> UInt64 {
+    func watch(_ connection: PostgresConnection, _ answer: any ClosedConnectionAnswer) -> UInt64 {
         let (ticket, startSweeper) = state.withLock { state in
             let ticket = state.nextTicket
             state.nextTicket += 1
@@ -117,8 +130,8 @@ final class ClosedConnectionWatch: Sendable {
     private func sweep() async {
         while true {
             try? await Task.sleep(for: interval)
-            let (closed, stop) = state.withLock { state -> ([(PendingAnswer, Int)], Bool) in
-                var closed: [(PendingAnswer, Int)] = []
+            let (closed, stop) = state.withLock { state -> ([(any ClosedConnectionAnswer, Int)], Bool) in
+                var closed: [(any ClosedConnectionAnswer, Int)] = []
                 for (ticket, watched) in state.watched {
                     guard watched.connection.isClosed else {
                         state.watched[ticket]?.closedSweeps = 0
@@ -135,7 +148,7 @@ final class ClosedConnectionWatch: Sendable {
                 return (closed, !state.sweeping)
             }
             for (answer, connectionID) in closed {
-                answer.give(.failure(PostgresConnectionClosed(connectionID: connectionID)))
+                answer.fail(PostgresConnectionClosed(connectionID: connectionID))
             }
             if stop { return }
         }
@@ -168,23 +181,28 @@ extension Array where Element == PostgresRow {
     }
 }
 
-/// The answer a caller waits for: given once, by the query or by the close watch, whichever is first.
-final class PendingAnswer: Sendable {
+/// What the close watch can do with an answer it watches: fail it.
+protocol ClosedConnectionAnswer: Sendable {
+    func fail(_ error: any Error)
+}
+
+/// The answer a caller waits for: given once, by the request or by the close watch, whichever is first.
+final class PendingAnswer<Answer: Sendable>: ClosedConnectionAnswer {
     private struct State {
-        var continuation: CheckedContinuation<PostgresRowSequence, any Error>?
+        var continuation: CheckedContinuation<Answer, any Error>?
         var given = false
     }
 
     private let state = Mutex(State())
 
-    func register(_ continuation: CheckedContinuation<PostgresRowSequence, any Error>) {
+    func register(_ continuation: CheckedContinuation<Answer, any Error>) {
         state.withLock { $0.continuation = continuation }
     }
 
     var isGiven: Bool { state.withLock { $0.given } }
 
-    func give(_ result: Result<PostgresRowSequence, any Error>) {
-        let continuation = state.withLock { state -> CheckedContinuation<PostgresRowSequence, any Error>? in
+    func give(_ result: Result<Answer, any Error>) {
+        let continuation = state.withLock { state -> CheckedContinuation<Answer, any Error>? in
             guard !state.given else { return nil }
             state.given = true
             defer { state.continuation = nil }
@@ -192,4 +210,6 @@ final class PendingAnswer: Sendable {
         }
         continuation?.resume(with: result)
     }
+
+    func fail(_ error: any Error) { give(.failure(error)) }
 }

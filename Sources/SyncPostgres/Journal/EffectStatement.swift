@@ -98,10 +98,15 @@ public struct EffectStatement: Sendable, ExpressibleByStringInterpolation {
             values.append { $0.append(value) }
         }
 
-        /// `nil` binds SQL NULL (of unknown type, as in `PostgresQuery`: cast it where the type matters).
+        /// `nil` is written as `NULL` in the text (of unknown type: cast it where the type matters),
+        /// not bound: a text then always binds the same types, which a prepared statement needs
+        /// (see ``PreparedStatements``).
         public mutating func appendInterpolation<Value: PostgresDynamicTypeEncodable & Sendable>(_ value: Value?) {
-            parts.append(.parameter)
-            values.append { $0.append(value) }
+            guard let value else {
+                parts.append(.literal("NULL"))
+                return
+            }
+            appendInterpolation(value)
         }
 
         /// The name of one of the effect's own common table expressions (see

@@ -43,10 +43,14 @@ final class GroupCommitter: Sendable {
     private let client: PostgresClient
     private let logger: Logger
     private let state: Mutex<State>
+    /// A batch's text is its commits' effects and count: the common ones (a page of one entity
+    /// alone, two of them) recur all through a sync, and run prepared.
+    private let statements: PreparedStatements
 
     init(client: PostgresClient, logger: Logger, maximumInFlight: Int, maximumBatch: Int) {
         self.client = client
         self.logger = logger
+        self.statements = PreparedStatements(logger: logger)
         self.state = Mutex(State(queue: GroupCommitQueue(maximumInFlight: maximumInFlight, maximumBatch: maximumBatch)))
     }
 
@@ -103,7 +107,7 @@ final class GroupCommitter: Sendable {
         do {
             let statement = Self.statement(for: batch.map(\.commit))
             _ = try await client.withConnection { connection in
-                try await connection.queryUnlessClosed(statement, logger: logger)
+                try await statements.query(statement, on: connection)
             }
             for pending in batch { pending.continuation.resume() }
         } catch {

@@ -23,15 +23,20 @@ public struct CanonicalStore: Sendable {
     }
 
     public var logger: Logger
+    /// Pages of one entity share their statement's text: after the first few it runs prepared.
+    private let statements: PreparedStatements
 
-    public init(logger: Logger) { self.logger = logger }
+    public init(logger: Logger) {
+        self.logger = logger
+        self.statements = PreparedStatements(logger: logger)
+    }
 
     public func apply(_ batch: CanonicalBatch, on connection: PostgresConnection) async throws -> Outcome {
         var outcome = Outcome()
         guard !batch.isEmpty else { return outcome }
         let statement = CanonicalPageStatement(batch: batch)
-        let rows = try await connection.queryUnlessClosed(statement.standaloneQuery, logger: logger)
-        for try await (resolved, placeholders, written) in rows.decode((Int, Int, [Int]).self) {
+        let rows = try await statements.query(statement.standaloneQuery, on: connection)
+        for (resolved, placeholders, written) in try rows.decode((Int, Int, [Int]).self) {
             precondition(resolved == statement.keyCount, "external_links resolved \(resolved) of \(statement.keyCount) keys")
             outcome.placeholdersCreated = placeholders
             for (kind, count) in zip(statement.kinds, written) { outcome.rowsWritten[kind] = count }

@@ -1,0 +1,128 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SyncTestSupport
+import Testing
+@testable import SyncPostgres
+
+/// `PreparedStatements` against a real Postgres: recurring texts run as named prepared statements,
+/// with the same rows and errors as when sent unnamed.
+@Suite("Prepared statements against a real Postgres")
+struct PreparedStatementsTests {
+    static func withConnection(_ body: @Sendable (PostgresClient, PostgresConnection) async throws -> Void) async throws {
+        try await FencedJournalTests.withClient { client, _ in
+            try await client.withConnection { connection in try await body(client, connection) }
+        }
+    }
+
+    static func prepared(on connection: PostgresConnection) async throws -> [String] {
+        try await connection.query("SELECT name FROM pg_prepared_statements ORDER BY prepare_time", logger: TestServices.logger)
+            .collect().map { try $0.decode(String.self) }
+    }
+
+    /// A text bound as text but used as jsonb, an array, and a NULL: `EXECUTE` would refuse the
+    /// first without the cast to the inferred type.
+    static func echo(_ value: Int, note: String?) -> PostgresQuery {
+        "SELECT ($1::jsonb ->> 'n')::int8, cardinality($2::text[]), $3::text IS NULL".withBinds(
+            "{\"n\": \(value)}", ["a", "b"], note
+        )
+    }
+
+    @Test("a text asked for three times is prepared on that connection and returns the same rows")
+    func recurringText() async throws {
+        try await Self.withConnection { _, connection in
+            let statements = PreparedStatements(logger: TestServices.logger)
+            for value in 1...5 {
+                let rows = try await statements.query(Self.echo(value, note: value.isMultiple(of: 2) ? nil : "x"), on: connection)
+                let answers = try rows.decode((Int64, Int, Bool).self)
+                #expect(answers.count == 1)
+                #expect(answers.first?.0 == Int64(value))
+                #expect(answers.first?.1 == 2)
+                #expect(answers.first?.2 == value.isMultiple(of: 2))
+                #expect(statements.preparedCount(on: connection) == (value >= 3 ? 1 : 0))
+            }
+            #expect(try await Self.prepared(on: connection).count == 1)
+            let mode = try await connection.query("SHOW plan_cache_mode", logger: TestServices.logger).collect().first?.decode(String.self)
+            #expect(mode == "force_generic_plan")
+        }
+    }
+
+    @Test("a text Postgres refuses fails with its own error every time and is never prepared")
+    func refusedText() async throws {
+        try await Self.withConnection { _, connection in
+            let statements = PreparedStatements(logger: TestServices.logger, configuration: .init(admitAfterUses: 2))
+            for _ in 1...4 {
+                await #expect {
+                    try await statements.query("SELECT no_such_column FROM organizations WHERE id = $1".withBinds("o1"), on: connection)
+                } throws: { error in
+                    postgresSQLState(error) == "42703"
+                }
+            }
+            #expect(statements.preparedCount(on: connection) == 0)
+        }
+    }
+
+    @Test("each connection keeps at most its bound: the least recently used statement is deallocated")
+    func perConnectionBound() async throws {
+        try await Self.withConnection { _, connection in
+            let statements = PreparedStatements(
+                logger: TestServices.logger,
+                configuration: .init(admitAfterUses: 1, statementsPerConnection: 2, texts: 16, connections: 4)
+            )
+            for text in ["SELECT 1 + $1::int8", "SELECT 2 + $1::int8", "SELECT 1 + $1::int8", "SELECT 3 + $1::int8"] {
+                _ = try await statements.query(text.withBinds(Int64(10)), on: connection)
+            }
+            // Texts 1 and 2 prepared, 1 used again, so 2 made room for 3.
+            #expect(statements.preparedCount(on: connection) == 2)
+            #expect(try await Self.prepared(on: connection).count == 2)
+            let rows = try await statements.query("SELECT 2 + $1::int8".withBinds(Int64(10)), on: connection)
+            #expect(try rows.decode(Int64.self) == [12])
+        }
+    }
+
+    @Test("a statement that fails at its first prepared execution keeps its SQLSTATE and is prepared again next time")
+    func errorsKeepTheirState() async throws {
+        try await Self.withConnection { client, connection in
+            let statements = PreparedStatements(logger: TestServices.logger, configuration: .init(admitAfterUses: 1))
+            let insert = "INSERT INTO organizations (id, name, adapter, api_base_url) VALUES ($1::text, 'P', 'pco', 'http://x')"
+            await #expect {
+                try await statements.query(insert.withBinds("o1"), on: connection)
+            } throws: { error in
+                postgresSQLState(error) == "23505"
+            }
+            #expect(statements.preparedCount(on: connection) == 0)
+            _ = try await statements.query(insert.withBinds("o2"), on: connection)
+            #expect(statements.preparedCount(on: connection) == 1)
+            let ids = try await client.query("SELECT id FROM organizations ORDER BY id").collect().map { try $0.decode(String.self) }
+            #expect(ids == ["o1", "o2"])
+        }
+    }
+
+    @Test("a session that lost its statements fails once, then prepares them again")
+    func lostStatements() async throws {
+        try await Self.withConnection { _, connection in
+            let statements = PreparedStatements(logger: TestServices.logger, configuration: .init(admitAfterUses: 1))
+            let query = "SELECT 40 + $1::int8".withBinds(Int64(2))
+            _ = try await statements.query(query, on: connection)
+            try await connection.query("DEALLOCATE ALL", logger: TestServices.logger)
+            await #expect {
+                try await statements.query(query, on: connection)
+            } throws: { error in
+                postgresSQLState(error) == "26000"
+            }
+            #expect(try await statements.query(query, on: connection).decode(Int64.self) == [42])
+            #expect(try await Self.prepared(on: connection).count == 1)
+        }
+    }
+}
+
+extension String {
+    /// The text as a query with these bindings (`$1`, `$2`, … in order).
+    func withBinds(_ values: (any PostgresThrowingDynamicTypeEncodable)?...) -> PostgresQuery {
+        var binds = PostgresBindings(capacity: values.count)
+        for value in values {
+            if let value { try! binds.append(value) } else { binds.appendNull() }
+        }
+        return PostgresQuery(unsafeSQL: self, binds: binds)
+    }
+}
