@@ -43,6 +43,38 @@ struct OneStatementStepTests {
         }
     }
 
+    @Test("a nil in an effect is written as NULL, not bound, so one text always binds the same types")
+    func nilIsWrittenAsNull() {
+        let missing: String? = nil
+        let effect: EffectStatement = "UPDATE organizations SET name = \(missing), adapter = \("pco") WHERE id = \("o1")"
+        var binds = PostgresBindings()
+        #expect(effect.render(appendingTo: &binds) == "UPDATE organizations SET name = NULL, adapter = $1 WHERE id = $2")
+        #expect(binds.count == 2)
+    }
+
+    @Test("a stale epoch fails with ownership lost once the step's text runs prepared, too")
+    func staleEpochPrepared() async throws {
+        try await Self.withRun { client, journal, fences, runID in
+            let old = try await fences.acquireShard(3, owner: "a")
+            // Four commits of one text: prepared from the third on.
+            for step in 0..<4 {
+                try await journal.commit(workflowID: "w", step: step, kind: "effect", runID: runID, fence: .shard(3, epoch: old),
+                                         statement: Self.bump, conflictKey: "organizations/o1", record: ["n": step])
+            }
+            #expect(try await Self.name(client) == "O++++")
+            _ = try await fences.acquireShard(3, owner: "b")
+            await #expect {
+                try await journal.commit(workflowID: "w", step: 4, kind: "effect", runID: runID, fence: .shard(3, epoch: old),
+                                         statement: Self.bump, conflictKey: "organizations/o1", record: ["n": 4])
+            } throws: { error in
+                guard let error = error as? JournalError else { return false }
+                return error.code == .ownershipLost && error.detail.contains("stale shard 3 epoch \(old)")
+            }
+            #expect(try await Self.name(client) == "O++++", "the stale writer's effect must not be visible")
+            #expect(try await !journal.stepExists(workflowID: "w", step: 4))
+        }
+    }
+
     @Test("under a stale epoch the statement fails with ownership lost and its effect is rolled back")
     func staleEpoch() async throws {
         try await Self.withRun { client, journal, fences, runID in

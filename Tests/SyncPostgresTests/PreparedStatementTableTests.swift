@@ -6,7 +6,7 @@ import Testing
 struct PreparedStatementTableTests {
     /// Asks for `sql` on `connection` and, when told to prepare, reports success: the table's view
     /// of one `PreparedStatements.query` that worked.
-    static func use(_ table: inout PreparedStatementTable, _ sql: String, on connection: Int) -> PreparedStatementTable.Action {
+    static func use(_ table: inout PreparedStatementTable<Int>, _ sql: String, on connection: Int) -> PreparedStatementTable<Int>.Action {
         let action = table.statementRequested(sql, on: connection)
         if case .prepare(let name, _) = action { table.prepared(sql, on: connection, name: name) }
         return action
@@ -14,7 +14,7 @@ struct PreparedStatementTableTests {
 
     @Test("a text runs unnamed until its third use, is prepared then, and executed by name after")
     func admission() {
-        var table = PreparedStatementTable()
+        var table = PreparedStatementTable<Int>(namePrefix: "t_")
         #expect(Self.use(&table, "A", on: 1) == .runUnnamed)
         #expect(Self.use(&table, "A", on: 1) == .runUnnamed)
         guard case .prepare(let name, let deallocating) = Self.use(&table, "A", on: 1) else {
@@ -27,7 +27,7 @@ struct PreparedStatementTableTests {
 
     @Test("uses count across connections; each connection prepares the text under a name of its own")
     func perConnection() {
-        var table = PreparedStatementTable()
+        var table = PreparedStatementTable<Int>(namePrefix: "t_")
         _ = Self.use(&table, "A", on: 1)
         _ = Self.use(&table, "A", on: 2)
         guard case .prepare(let first, _) = Self.use(&table, "A", on: 3),
@@ -41,7 +41,7 @@ struct PreparedStatementTableTests {
 
     @Test("past the per-connection bound the least recently used statement is deallocated")
     func boundPerConnection() {
-        var table = PreparedStatementTable(configuration: .init(admitAfterUses: 1, statementsPerConnection: 2))
+        var table = PreparedStatementTable<Int>(configuration: .init(admitAfterUses: 1, statementsPerConnection: 2), namePrefix: "t_")
         guard case .prepare(let a, _) = Self.use(&table, "A", on: 1) else { Issue.record("A not prepared"); return }
         guard case .prepare(let b, _) = Self.use(&table, "B", on: 1) else { Issue.record("B not prepared"); return }
         #expect(Self.use(&table, "A", on: 1) == .execute(name: a))
@@ -53,7 +53,7 @@ struct PreparedStatementTableTests {
 
     @Test("a failed preparation is retried under a new name; a refused text is never prepared again")
     func failures() {
-        var table = PreparedStatementTable(configuration: .init(admitAfterUses: 1))
+        var table = PreparedStatementTable<Int>(configuration: .init(admitAfterUses: 1), namePrefix: "t_")
         guard case .prepare(let first, _) = table.statementRequested("A", on: 1) else { Issue.record("A not prepared"); return }
         table.preparationFailed("A", permanently: false)
         guard case .prepare(let second, _) = table.statementRequested("A", on: 1) else { Issue.record("A not prepared again"); return }
@@ -65,7 +65,7 @@ struct PreparedStatementTableTests {
 
     @Test("a lost connection's statements are prepared again, under new names")
     func lostConnection() {
-        var table = PreparedStatementTable(configuration: .init(admitAfterUses: 1))
+        var table = PreparedStatementTable<Int>(configuration: .init(admitAfterUses: 1), namePrefix: "t_")
         guard case .prepare(let first, _) = Self.use(&table, "A", on: 1) else { Issue.record("A not prepared"); return }
         table.connectionLost(1)
         #expect(table.preparedCount(on: 1) == 0)
@@ -76,7 +76,7 @@ struct PreparedStatementTableTests {
 
     @Test("remembered texts are bounded: a forgotten text counts its uses from zero again")
     func boundedTexts() {
-        var table = PreparedStatementTable(configuration: .init(admitAfterUses: 2, texts: 4))
+        var table = PreparedStatementTable<Int>(configuration: .init(admitAfterUses: 2, texts: 4), namePrefix: "t_")
         _ = Self.use(&table, "A", on: 1)
         for text in ["B", "C", "D", "E"] { _ = Self.use(&table, text, on: 1) }
         // Five texts in a table of four: the coldest half went, A with them.
@@ -86,7 +86,7 @@ struct PreparedStatementTableTests {
 
     @Test("a text longer than the bound always runs unnamed")
     func longText() {
-        var table = PreparedStatementTable(configuration: .init(admitAfterUses: 1, maximumTextLength: 10))
+        var table = PreparedStatementTable<Int>(configuration: .init(admitAfterUses: 1, maximumTextLength: 10), namePrefix: "t_")
         #expect(Self.use(&table, "SELECT 1234", on: 1) == .runUnnamed)
         #expect(Self.use(&table, "SELECT 1234", on: 1) == .runUnnamed)
         guard case .prepare = Self.use(&table, "SELECT 123", on: 1) else { Issue.record("a text at the bound should be prepared"); return }

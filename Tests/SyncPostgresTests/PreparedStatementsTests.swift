@@ -59,6 +59,7 @@ struct PreparedStatementsTests {
                 }
             }
             #expect(statements.preparedCount(on: connection) == 0)
+            #expect(statements.preparations == 1, "a text refused once is not offered again")
         }
     }
 
@@ -80,7 +81,7 @@ struct PreparedStatementsTests {
         }
     }
 
-    @Test("a statement that fails at its first prepared execution keeps its SQLSTATE and is prepared again next time")
+    @Test("a statement that fails on its values at its first prepared execution keeps its SQLSTATE and stays prepared")
     func errorsKeepTheirState() async throws {
         try await Self.withConnection { client, connection in
             let statements = PreparedStatements(logger: TestServices.logger, configuration: .init(admitAfterUses: 1))
@@ -90,11 +91,52 @@ struct PreparedStatementsTests {
             } throws: { error in
                 postgresSQLState(error) == "23505"
             }
-            #expect(statements.preparedCount(on: connection) == 0)
-            _ = try await statements.query(insert.withBinds("o2"), on: connection)
             #expect(statements.preparedCount(on: connection) == 1)
+            _ = try await statements.query(insert.withBinds("o2"), on: connection)
+            #expect(statements.preparations == 1, "executed by the name prepared before the failure")
+            let prepared = try await Self.prepared(on: connection)
+            #expect(prepared.count == 1)
             let ids = try await client.query("SELECT id FROM organizations ORDER BY id").collect().map { try $0.decode(String.self) }
             #expect(ids == ["o1", "o2"])
+        }
+    }
+
+    @Test("two instances preparing on one connection never run each other's statements")
+    func twoInstances() async throws {
+        try await Self.withConnection { _, connection in
+            let first = PreparedStatements(logger: TestServices.logger, configuration: .init(admitAfterUses: 1))
+            let second = PreparedStatements(logger: TestServices.logger, configuration: .init(admitAfterUses: 1))
+            for value in [Int64(1), 2, 3] {
+                let fromFirst: [Int64] = try await first.query("SELECT 100 + $1::int8".withBinds(value), on: connection).decode(Int64.self)
+                let fromSecond: [(Int64, String)] = try await second.query("SELECT 200 + $1::int8, $2::text".withBinds(value, "x"), on: connection)
+                    .decode((Int64, String).self)
+                #expect(fromFirst == [100 + value])
+                #expect(fromSecond.first?.0 == 200 + value)
+            }
+            let prepared = try await Self.prepared(on: connection)
+            #expect(prepared.count == 2)
+        }
+    }
+
+    @Test("connections are told apart by identity, not by their ids: each prepares its own, generic plans set")
+    func connectionsWithOneID() async throws {
+        try await FencedJournalTests.withClient { _, database in
+            let one = try await database.connect()
+            let two = try await database.connect()
+            defer { Task { try? await one.close(); try? await two.close() } }
+            #expect(one.id == two.id, "connections opened outside a pool share an id: the case this test is about")
+            let statements = PreparedStatements(logger: TestServices.logger, configuration: .init(admitAfterUses: 1))
+            for connection in [one, two, one, two] {
+                let answer: [Int64] = try await statements.query("SELECT 40 + $1::int8".withBinds(Int64(2)), on: connection).decode(Int64.self)
+                #expect(answer == [42])
+            }
+            #expect(statements.preparations == 2)
+            for connection in [one, two] {
+                let prepared = try await Self.prepared(on: connection)
+                #expect(prepared.count == 1)
+                let mode = try await connection.query("SHOW plan_cache_mode", logger: TestServices.logger).collect().first?.decode(String.self)
+                #expect(mode == "force_generic_plan")
+            }
         }
     }
 

@@ -12,8 +12,8 @@
 /// `statementsPerConnection` (the least recently used one is deallocated to make room), and at most
 /// `texts` texts of up to `maximumTextLength` bytes and `connections` connections are remembered
 /// (the pool replaces closed connections: a forgotten one's statements are never named again, since
-/// every preparation gets a name of its own).
-struct PreparedStatementTable {
+/// every preparation gets a name of its own, `namePrefix` then a number).
+struct PreparedStatementTable<ConnectionKey: Hashable> {
     struct Configuration: Sendable {
         /// Uses of a text, across connections, before it is prepared.
         var admitAfterUses = 3
@@ -35,9 +35,9 @@ struct PreparedStatementTable {
         /// Execute the statement prepared on this connection as `name`.
         case execute(name: String)
         /// Deallocate `deallocating` (to stay within the per-connection bound), prepare the text as
-        /// `name` and execute it, then report ``prepared(_:on:name:)`` or, if that failed,
-        /// ``preparationFailed(_:permanently:)``. A name is never given twice: one whose preparation
-        /// failed is not used again.
+        /// `name` and execute it, then report ``prepared(_:on:name:)`` (also when the execution,
+        /// not the preparation, failed) or ``preparationFailed(_:permanently:)``. A name is never
+        /// given twice: one whose preparation failed is not used again.
         case prepare(name: String, deallocating: [String])
     }
 
@@ -59,19 +59,23 @@ struct PreparedStatementTable {
     }
 
     let configuration: Configuration
+    /// Names are this and a number. Distinct for every table that may prepare on one connection:
+    /// a connection knows a statement by its name alone.
+    let namePrefix: String
     private var textsBySQL: [String: Text] = [:]
-    private var connectionsByID: [Int: Connection] = [:]
+    private var connectionsByID: [ConnectionKey: Connection] = [:]
     private var clock: UInt64 = 0
     private var nextName: UInt64 = 0
 
-    init(configuration: Configuration = Configuration()) {
+    init(configuration: Configuration = Configuration(), namePrefix: String) {
         precondition(configuration.statementsPerConnection > 0 && configuration.texts > 0 && configuration.connections > 0,
                      "prepared statement bounds must be positive: \(configuration)")
         self.configuration = configuration
+        self.namePrefix = namePrefix
     }
 
     /// What to do with `sql` on connection `connection`.
-    mutating func statementRequested(_ sql: String, on connection: Int) -> Action {
+    mutating func statementRequested(_ sql: String, on connection: ConnectionKey) -> Action {
         guard sql.utf8.count <= configuration.maximumTextLength else { return .runUnnamed }
         clock += 1
         let now = clock
@@ -98,11 +102,11 @@ struct PreparedStatementTable {
         connectionsByID[connection] = entry
         if connectionsByID.count > configuration.connections { evictConnections(keeping: connection) }
         nextName += 1
-        return .prepare(name: "sync_prepared_\(nextName)", deallocating: deallocating)
+        return .prepare(name: "\(namePrefix)\(nextName)", deallocating: deallocating)
     }
 
     /// The ``Action/prepare(name:deallocating:)`` of `sql` succeeded.
-    mutating func prepared(_ sql: String, on connection: Int, name: String) {
+    mutating func prepared(_ sql: String, on connection: ConnectionKey, name: String) {
         clock += 1
         connectionsByID[connection, default: Connection(lastUse: clock)].statements[sql] = Statement(name: name, lastUse: clock)
     }
@@ -116,12 +120,12 @@ struct PreparedStatementTable {
 
     /// The connection's prepared statements are gone (it closed, or Postgres said a name does not
     /// exist): nothing is executed by name on it until prepared again.
-    mutating func connectionLost(_ connection: Int) {
+    mutating func connectionLost(_ connection: ConnectionKey) {
         connectionsByID[connection] = nil
     }
 
     /// Names prepared on `connection`, for tests and logs.
-    func preparedCount(on connection: Int) -> Int { connectionsByID[connection]?.statements.count ?? 0 }
+    func preparedCount(on connection: ConnectionKey) -> Int { connectionsByID[connection]?.statements.count ?? 0 }
 
     /// Drops the least recently used half, so that eviction runs once per `texts / 2` new texts
     /// rather than once per text.
@@ -131,7 +135,7 @@ struct PreparedStatementTable {
         for (sql, _) in coldest { textsBySQL[sql] = nil }
     }
 
-    private mutating func evictConnections(keeping current: Int) {
+    private mutating func evictConnections(keeping current: ConnectionKey) {
         let keep = configuration.connections / 2
         let coldest = connectionsByID.filter { $0.key != current }.sorted { $0.value.lastUse > $1.value.lastUse }.dropFirst(keep)
         for (id, _) in coldest { connectionsByID[id] = nil }
