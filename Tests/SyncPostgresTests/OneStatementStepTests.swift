@@ -52,43 +52,29 @@ struct OneStatementStepTests {
         #expect(binds.count == 2)
     }
 
-    @Test("a stale epoch fails with ownership lost once the step's text runs prepared, too")
-    func staleEpochPrepared() async throws {
+    /// With 4 earlier commits of the same text, the stale one runs prepared (prepared from a text's
+    /// third use on).
+    @Test("under a stale epoch the statement fails with ownership lost and its effect is rolled back",
+          arguments: [0, 4])
+    func staleEpoch(earlierCommits: Int) async throws {
         try await Self.withRun { client, journal, fences, runID in
             let old = try await fences.acquireShard(3, owner: "a")
-            // Four commits of one text: prepared from the third on.
-            for step in 0..<4 {
+            for step in 0..<earlierCommits {
                 try await journal.commit(workflowID: "w", step: step, kind: "effect", runID: runID, fence: .shard(3, epoch: old),
                                          statement: Self.bump, conflictKey: "organizations/o1", record: ["n": step])
             }
-            #expect(try await Self.name(client) == "O++++")
+            let committed = "O" + String(repeating: "+", count: earlierCommits)
+            #expect(try await Self.name(client) == committed)
             _ = try await fences.acquireShard(3, owner: "b")
             await #expect {
-                try await journal.commit(workflowID: "w", step: 4, kind: "effect", runID: runID, fence: .shard(3, epoch: old),
-                                         statement: Self.bump, conflictKey: "organizations/o1", record: ["n": 4])
+                try await journal.commit(workflowID: "w", step: earlierCommits, kind: "effect", runID: runID, fence: .shard(3, epoch: old),
+                                         statement: Self.bump, conflictKey: "organizations/o1", record: ["n": earlierCommits])
             } throws: { error in
                 guard let error = error as? JournalError else { return false }
                 return error.code == .ownershipLost && error.detail.contains("stale shard 3 epoch \(old)")
             }
-            #expect(try await Self.name(client) == "O++++", "the stale writer's effect must not be visible")
-            #expect(try await !journal.stepExists(workflowID: "w", step: 4))
-        }
-    }
-
-    @Test("under a stale epoch the statement fails with ownership lost and its effect is rolled back")
-    func staleEpoch() async throws {
-        try await Self.withRun { client, journal, fences, runID in
-            let old = try await fences.acquireShard(3, owner: "a")
-            _ = try await fences.acquireShard(3, owner: "b")
-            await #expect {
-                try await journal.commit(workflowID: "w", step: 0, kind: "effect", runID: runID, fence: .shard(3, epoch: old),
-                                         statement: Self.bump, conflictKey: "organizations/o1", record: ["n": 0])
-            } throws: { error in
-                guard let error = error as? JournalError else { return false }
-                return error.code == .ownershipLost && error.detail.contains("stale shard 3 epoch \(old)")
-            }
-            #expect(try await Self.name(client) == "O", "the stale writer's effect must not be visible")
-            #expect(try await !journal.stepExists(workflowID: "w", step: 0))
+            #expect(try await Self.name(client) == committed, "the stale writer's effect must not be visible")
+            #expect(try await !journal.stepExists(workflowID: "w", step: earlierCommits))
         }
     }
 

@@ -20,6 +20,10 @@ struct PreparedStatementsTests {
             .collect().map { try $0.decode(String.self) }
     }
 
+    static func planCacheMode(on connection: PostgresConnection) async throws -> String? {
+        try await connection.query("SHOW plan_cache_mode", logger: TestServices.logger).collect().first?.decode(String.self)
+    }
+
     /// A text bound as text but used as jsonb, an array, and a NULL: `EXECUTE` would refuse the
     /// first without the cast to the inferred type.
     static func echo(_ value: Int, note: String?) -> PostgresQuery {
@@ -42,8 +46,7 @@ struct PreparedStatementsTests {
                 #expect(statements.preparedCount(on: connection) == (value >= 3 ? 1 : 0))
             }
             #expect(try await Self.prepared(on: connection).count == 1)
-            let mode = try await connection.query("SHOW plan_cache_mode", logger: TestServices.logger).collect().first?.decode(String.self)
-            #expect(mode == "force_generic_plan")
+            #expect(try await Self.planCacheMode(on: connection) == "force_generic_plan")
         }
     }
 
@@ -134,7 +137,7 @@ struct PreparedStatementsTests {
             for connection in [one, two] {
                 let prepared = try await Self.prepared(on: connection)
                 #expect(prepared.count == 1)
-                let mode = try await connection.query("SHOW plan_cache_mode", logger: TestServices.logger).collect().first?.decode(String.self)
+                let mode = try await Self.planCacheMode(on: connection)
                 #expect(mode == "force_generic_plan")
             }
         }
