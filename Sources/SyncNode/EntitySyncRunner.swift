@@ -263,16 +263,16 @@ public struct EntitySyncRunner: Sendable {
                         try await commit(.page(committed), step: workflow.nextStep)
                     } else {
                         // The page's links, rows and edges and its journal row in one statement, which
-                        // other workflows' steps may share (group commit). Its conflict key is the
-                        // workflow's: a page's rows are too many to name. Pages of different workflows
-                        // can write one record (Person pages include households while Household pages
-                        // run): in one statement Postgres refuses that ("ON CONFLICT DO UPDATE command
-                        // cannot affect row a second time"), nothing of it is applied, and each step is
-                        // written alone; in concurrent statements the row lock orders them and the
-                        // later one's edges replace the earlier one's (migration 0004).
+                        // other workflows' steps may share (group commit); their pages are merged into
+                        // one. Its conflict key is the workflow's: a page's rows are too many to name.
+                        // Pages of different workflows can write one record (Person pages include
+                        // households while Household pages run): merged, the copy the store would
+                        // have kept stays (CanonicalBatch.merge); in concurrent statements the row
+                        // lock orders them and the later one's edges replace the earlier one's
+                        // (migration 0004).
                         try await context.journal.commit(
                             workflowID: workflowID, step: workflow.nextStep, kind: "page", runID: context.run.id,
-                            fence: context.fence, statement: context.store.effect(for: batch),
+                            fence: context.fence, page: batch,
                             conflictKey: "page/\(workflowID)", record: EntityStep.page(committed)
                         )
                     }

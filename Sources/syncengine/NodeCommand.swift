@@ -33,7 +33,7 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "Runs the leader coordinates at once (default: $SYNC_MAX_CONCURRENT_RUNS or 64).")
     var maxConcurrentRuns: Int?
 
-    @Option(help: "Concurrent partition workflows of a nested listing, one request per household or group (default: $SYNC_NESTED_PARTITIONS or 8).")
+    @Option(help: "Concurrent partition workflows of a nested listing, one request per household or group (default: $SYNC_NESTED_PARTITIONS or 32).")
     var nestedPartitions: Int?
 
     @Option(help: "Seconds a graceful shutdown waits for pages in flight (default 15).")

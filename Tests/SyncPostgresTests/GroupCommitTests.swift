@@ -168,10 +168,12 @@ struct GroupCommitTests {
     }
 
     /// A page of one person and the emails that point at them (links, two tables, edges).
-    static func page(person: String, emails: [String], first: String = "Ann") -> CanonicalBatch {
+    static func page(
+        person: String, emails: [String], first: String = "Ann", updated: String = "2024-01-01T00:00:00Z", orgID: String = "o1"
+    ) -> CanonicalBatch {
         let personKey = ExternalKey(kind: .person, externalType: "Person", externalID: person)
         var records = [CanonicalRecord(key: personKey, values: ["first_name": .text(first)], raw: "{}",
-                                       sourceUpdatedAt: "2024-01-01T00:00:00Z")]
+                                       sourceUpdatedAt: updated)]
         for email in emails {
             records.append(CanonicalRecord(
                 key: ExternalKey(kind: .email, externalType: "Email", externalID: email),
@@ -179,15 +181,14 @@ struct GroupCommitTests {
                 relationships: [RelationshipAssertion(relationship: "person", targets: [personKey])]
             ))
         }
-        return CanonicalBatch(orgID: "o1", adapter: "pco", records: records)
+        return CanonicalBatch(orgID: orgID, adapter: "pco", records: records)
     }
 
     static func pageCommit(_ journal: JournalStore, _ workflow: String, _ batch: CanonicalBatch, runID: UUID, fence: WriteFence)
         -> @Sendable () async throws -> Void {
         {
             try await journal.commit(workflowID: workflow, step: 0, kind: "page", runID: runID, fence: fence,
-                                     statement: CanonicalStore(logger: TestServices.logger).effect(for: batch),
-                                     conflictKey: "page/\(workflow)", record: ["page": workflow])
+                                     page: batch, conflictKey: "page/\(workflow)", record: ["page": workflow])
         }
     }
 
@@ -217,20 +218,66 @@ struct GroupCommitTests {
         }
     }
 
-    @Test("two pages that store the same record in one batch: the statement is refused, then each is written alone")
-    func pagesOnOneRecord() async throws {
+    @Test("two pages that store the same record in one batch are merged: the copy the store keeps in order stays",
+          arguments: [("2024-01-01T00:00:00Z", "Bo"), ("2023-12-31T00:00:00Z", "Ann")])
+    func pagesOnOneRecord(secondUpdated: String, kept: String) async throws {
         try await Self.withJournal { client, journal, _, runID, epoch, database in
             let fence = WriteFence.shard(3, epoch: epoch)
             let outcomes = try await Self.whileSlotHeld(journal, runID: runID, epoch: epoch, database: database, [
                 Self.pageCommit(journal, "first", Self.page(person: "p1", emails: ["e1"], first: "Ann"), runID: runID, fence: fence),
-                Self.pageCommit(journal, "second", Self.page(person: "p1", emails: ["e2"], first: "Bo"), runID: runID, fence: fence),
+                Self.pageCommit(journal, "second", Self.page(person: "p1", emails: ["e2"], first: "Bo", updated: secondUpdated),
+                                runID: runID, fence: fence),
+            ])
+            for outcome in outcomes { try outcome.get() }
+            #expect(journal.groupCommitStatistics.batches == 2, "the blocker, then both pages in one statement")
+            #expect(journal.groupCommitStatistics.refusedBatches == 0)
+            #expect(try await Self.count(client, "SELECT count(*)::int FROM people") == 1)
+            #expect(try await client.query("SELECT first_name FROM people").decode(String.self).first { _ in true } == kept)
+            #expect(try await Self.count(client, "SELECT count(*)::int FROM external_links WHERE external_id = 'p1'") == 1)
+            #expect(try await Self.count(client, "SELECT count(*)::int FROM emails") == 2)
+            #expect(try await Self.count(client, "SELECT count(*)::int FROM edges WHERE relationship = 'person'") == 2)
+            #expect(try await Self.count(client, "SELECT count(*)::int FROM workflow_steps WHERE workflow_id IN ('first', 'second')") == 2)
+        }
+    }
+
+    @Test("two pages whose shared record the merge cannot order stay apart: the statement is refused, then each is written alone")
+    func pagesNotMerged() async throws {
+        try await Self.withJournal { client, journal, _, runID, epoch, database in
+            let fence = WriteFence.shard(3, epoch: epoch)
+            let outcomes = try await Self.whileSlotHeld(journal, runID: runID, epoch: epoch, database: database, [
+                Self.pageCommit(journal, "first", Self.page(person: "p1", emails: ["e1"], first: "Ann", updated: "2024-01-01T00:00:00.7Z"),
+                                runID: runID, fence: fence),
+                Self.pageCommit(journal, "second", Self.page(person: "p1", emails: ["e2"], first: "Bo", updated: "2024-01-01T00:00:00.2Z"),
+                                runID: runID, fence: fence),
             ])
             for outcome in outcomes { try outcome.get() }
             #expect(journal.groupCommitStatistics.refusedBatches == 1)
-            #expect(try await Self.count(client, "SELECT count(*)::int FROM people") == 1)
-            #expect(try await Self.count(client, "SELECT count(*)::int FROM external_links WHERE external_id = 'p1'") == 1)
+            // Written one after the other, the older second copy does not overwrite the first.
+            #expect(try await client.query("SELECT first_name FROM people").decode(String.self).first { _ in true } == "Ann")
             #expect(try await Self.count(client, "SELECT count(*)::int FROM emails") == 2)
             #expect(try await Self.count(client, "SELECT count(*)::int FROM workflow_steps WHERE workflow_id IN ('first', 'second')") == 2)
         }
+    }
+
+    @Test("a batch's pages become one page expression per org; plain effects stay as they are")
+    func onePagePerOrg() throws {
+        func commit(_ workflow: String, effect: EffectStatement? = nil, page: CanonicalBatch? = nil) throws -> GroupCommitter.Commit {
+            let row = try JournalStore.JournalRow(workflowID: workflow, step: 0, runID: UUID(), kind: "page", record: ["n": 0])
+            return GroupCommitter.Commit(row: row, fence: .shard(3, epoch: 1), effect: effect, page: page, conflictKey: workflow)
+        }
+        let commits = try [
+            commit("a", page: Self.page(person: "p1", emails: ["e1"])),
+            commit("plain", effect: "INSERT INTO effects (workflow_id, step) VALUES ('plain', 0)"),
+            commit("b", page: Self.page(person: "p2", emails: ["e2", "e3"])),
+            commit("c", page: Self.page(person: "p3", emails: [], orgID: "o2")),
+            commit("d", page: Self.page(person: "p1", emails: ["e4"], updated: "2024-01-01T00:00:00.5Z")),
+        ]
+        let effects = GroupCommitter.effects(of: commits)
+        // The plain effect; o1's pages a and b merged; o2's page; d shares p1 with a at a time the
+        // merge cannot order, so it stays apart (and Postgres refuses the statement).
+        #expect(effects.count == 4)
+        #expect(effects.map(\.shape) == [.statement, .commonTableExpressions, .commonTableExpressions, .commonTableExpressions])
+        let text = GroupCommitter.statement(for: commits).sql
+        #expect(text.components(separatedBy: "INSERT INTO external_links").count - 1 == 3)
     }
 }

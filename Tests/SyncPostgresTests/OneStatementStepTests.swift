@@ -121,7 +121,7 @@ struct OneStatementStepTests {
         }
     }
 
-    @Test("each statement's parameters are numbered after the ones before it, and the journal's after them")
+    @Test("each effect's parameters are numbered after the ones before it, and the journal rows' after all effects")
     func parameters() throws {
         func commit(_ workflow: String, _ effect: EffectStatement?) throws -> GroupCommitter.Commit {
             .init(row: try JournalStore.JournalRow(workflowID: workflow, step: 2, runID: UUID(), kind: "k", record: ["n": 1]),
@@ -137,10 +137,12 @@ struct OneStatementStepTests {
         let second: EffectStatement = "DELETE FROM organizations WHERE id = \("o2")"
         let batch = GroupCommitter.statement(for: [try commit("a", first), try commit("b", nil), try commit("c", second)])
         #expect(batch.binds.count == 2 + 7 + 7 + 1 + 7)
+        // The effects first, numbered in order (b has none), then the three journal rows.
         #expect(batch.sql.contains("effect_0 AS (UPDATE organizations SET name = $1 WHERE id = $2)"))
-        #expect(batch.sql.contains("effect_2 AS (DELETE FROM organizations WHERE id = $17)"))
-        #expect(!batch.sql.contains("effect_1"))
-        #expect(batch.sql.contains("sync_hold_shard_fence($15::integer, $16::bigint)"))
+        #expect(batch.sql.contains("effect_1 AS (DELETE FROM organizations WHERE id = $3)"))
+        #expect(!batch.sql.contains("effect_2"))
+        #expect(batch.sql.contains("sync_hold_shard_fence($9::integer, $10::bigint)"))
+        #expect(batch.sql.contains("sync_hold_shard_fence($16::integer, $17::bigint)"))
         #expect(batch.sql.contains("sync_hold_shard_fence($23::integer, $24::bigint)"))
     }
 

@@ -103,6 +103,52 @@ public struct CanonicalBatch: Sendable, Hashable {
         }
     }
 
+    /// Adds another page's records of the same org and adapter, as if the two pages were stored one
+    /// after the other: a record of both keeps the copy the store would have kept, the later one
+    /// unless the earlier one is newer (rows never go backwards), and the kept copy's relationships
+    /// come with it, as its edges would replace the other's. Records keep the order they first
+    /// appeared in.
+    ///
+    /// Returns false, changing nothing, when a record of both pages carries two `source_updated_at`
+    /// this cannot order exactly as Postgres would (unreadable, or the same second written
+    /// differently, where fractions would decide): such pages are stored one after the other.
+    @discardableResult
+    public mutating func merge(_ later: CanonicalBatch) -> Bool {
+        precondition(later.orgID == orgID && later.adapter == adapter,
+                     "merging pages of \(later.orgID)/\(later.adapter) into \(orgID)/\(adapter)")
+        var keepStored: Set<ExternalKey> = []
+        for record in later.records {
+            guard let index = positions[record.key] else { continue }
+            switch Self.order(stored: records[index].sourceUpdatedAt, arriving: record.sourceUpdatedAt) {
+            case .arrivingWins: break
+            case .storedWins: keepStored.insert(record.key)
+            case .undecided: return false
+            }
+        }
+        for record in later.records {
+            if let index = positions[record.key] {
+                if !keepStored.contains(record.key) { records[index] = record }
+            } else {
+                positions[record.key] = records.count
+                records.append(record)
+            }
+        }
+        return true
+    }
+
+    enum StoreOrder { case arrivingWins, storedWins, undecided }
+
+    /// What the store's upsert does when `arriving` meets `stored`: it overwrites unless both are
+    /// set and the arriving one is older (`excluded.source_updated_at >= r.source_updated_at`).
+    static func order(stored: String?, arriving: String?) -> StoreOrder {
+        guard let stored, let arriving else { return .arrivingWins }
+        if stored == arriving { return .arrivingWins }
+        guard let storedTime = UTCTimestamp(iso8601: stored), let arrivingTime = UTCTimestamp(iso8601: arriving),
+              storedTime != arrivingTime
+        else { return .undecided }
+        return arrivingTime > storedTime ? .arrivingWins : .storedWins
+    }
+
     public var isEmpty: Bool { records.isEmpty }
 
     /// Records grouped by kind, in the order kinds first appear.

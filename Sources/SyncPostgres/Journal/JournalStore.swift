@@ -249,6 +249,18 @@ public struct JournalStore: Sendable {
         try await committer.commit(.init(row: row, fence: fence, effect: statement, conflictKey: conflictKey))
     }
 
+    /// Commits a page of canonical records (links, rows and edges, as ``CanonicalStore`` stores
+    /// them) together with its journal row, like ``commit(workflowID:step:kind:runID:fence:statement:conflictKey:record:)``.
+    /// Pages of other workflows that leave in the same group commit are merged with it into one
+    /// page (``CanonicalBatch/merge(_:)``): one set of expressions per org, not one per page.
+    public func commit<Step: Encodable & Sendable>(
+        workflowID: String, step: Int, kind: String, runID: UUID, fence: WriteFence,
+        page: CanonicalBatch, conflictKey: String, record: Step
+    ) async throws {
+        let row = try JournalRow(workflowID: workflowID, step: step, runID: runID, kind: kind, record: record)
+        try await committer.commit(.init(row: row, fence: fence, effect: nil, page: page, conflictKey: conflictKey))
+    }
+
     /// Batches and commits the group committer wrote so far.
     public var groupCommitStatistics: GroupCommitStatistics { committer.statistics }
 
