@@ -210,7 +210,8 @@ struct CanonicalPageStatement {
     /// not, and both pages' edges would survive. The new edges are inserted after the call (the
     /// LATERAL reference to `stale` orders them). Sources whose link this statement created cannot
     /// have edges yet (in a first sync, every source), and when none is left the function is not
-    /// called at all.
+    /// called at all; when no key of the page had a record, `asserted` is not even read (CASE
+    /// evaluates its branches in order: 0.3 ms of a 100-people page's 9 ms).
     static func edges(_ batch: CanonicalBatch, position: [ExternalKey: Int], rowExpressions: [String]) -> EffectStatement? {
         var assertedSources: [Int] = [], assertedRelationships: [String] = []
         var sources: [Int] = [], relationships: [String] = [], targets: [Int] = []
@@ -220,7 +221,9 @@ struct CanonicalPageStatement {
             for assertion in record.relationships {
                 assertedSources.append(source)
                 assertedRelationships.append(assertion.relationship)
-                for target in Set(assertion.targets).sorted() {
+                // Most assertions name one target: no set to build for those.
+                let distinct = assertion.targets.count < 2 ? assertion.targets : Array(Set(assertion.targets)).sorted()
+                for target in distinct {
                     sources.append(source)
                     relationships.append(assertion.relationship)
                     targets.append(position[target]!)
@@ -261,7 +264,8 @@ struct CanonicalPageStatement {
                 CROSS JOIN \(expression: "resolved") x CROSS JOIN \(expression: "written") y
                 WHERE y.flags[w.source::int4]
             ), \(expression: "stale") AS (
-                SELECT CASE WHEN EXISTS (SELECT 1 FROM \(expression: "asserted") WHERE had_record)
+                SELECT CASE WHEN NOT (SELECT true = ANY(had_records) FROM \(expression: "resolved")) THEN 0
+                    WHEN EXISTS (SELECT 1 FROM \(expression: "asserted") WHERE had_record)
                     THEN sync_delete_stale_edges(
                         \(batch.orgID),
                         ARRAY(SELECT source_id FROM \(expression: "asserted") WHERE had_record ORDER BY source_id, relationship),
