@@ -103,15 +103,13 @@ public struct CanonicalBatch: Sendable, Hashable {
         }
     }
 
-    /// Adds another page's records of the same org and adapter, as if the two pages were stored one
-    /// after the other: a record of both keeps the copy the store would have kept, the later one
-    /// unless the earlier one is newer (rows never go backwards), and the kept copy's relationships
-    /// come with it, as its edges would replace the other's. Records keep the order they first
-    /// appeared in.
+    /// Adds another page's records of the same org and adapter, when storing the result writes what
+    /// storing the two pages one after the other would: the same rows, links and edges. A record of
+    /// both pages keeps the copy the store would have kept: the later one unless the earlier one is
+    /// newer (rows never go backwards). Records keep the order they first appeared in.
     ///
-    /// Returns false, changing nothing, when a record of both pages carries two `source_updated_at`
-    /// this cannot order exactly as Postgres would (unreadable, or the same second written
-    /// differently, where fractions would decide): such pages are stored one after the other.
+    /// Returns false, changing nothing, when that cannot be promised for a record of both pages
+    /// (see ``merged(stored:arriving:)``): such pages are stored one after the other.
     @discardableResult
     public mutating func merge(_ later: CanonicalBatch) -> Bool {
         precondition(later.orgID == orgID && later.adapter == adapter,
@@ -119,7 +117,7 @@ public struct CanonicalBatch: Sendable, Hashable {
         var keepStored: Set<ExternalKey> = []
         for record in later.records {
             guard let index = positions[record.key] else { continue }
-            switch Self.order(stored: records[index].sourceUpdatedAt, arriving: record.sourceUpdatedAt) {
+            switch Self.merged(stored: records[index], arriving: record) {
             case .arrivingWins: break
             case .storedWins: keepStored.insert(record.key)
             case .undecided: return false
@@ -138,15 +136,65 @@ public struct CanonicalBatch: Sendable, Hashable {
 
     enum StoreOrder { case arrivingWins, storedWins, undecided }
 
-    /// What the store's upsert does when `arriving` meets `stored`: it overwrites unless both are
-    /// set and the arriving one is older (`excluded.source_updated_at >= r.source_updated_at`).
+    /// Which copy of a record one merged page keeps, or `undecided` when keeping one copy would
+    /// not store what the two pages stored in order do:
+    /// - the order of the two `source_updated_at` is unclear (``order(stored:arriving:)``);
+    /// - the dropped copy refers to a key the kept one does not: stored in order, its page would
+    ///   have made a placeholder link for it;
+    /// - the later copy wins but does not assert every relationship the earlier one did: stored in
+    ///   order, the earlier copy's edges of that relationship would have stayed.
+    static func merged(stored: CanonicalRecord, arriving: CanonicalRecord) -> StoreOrder {
+        let order = order(stored: stored.sourceUpdatedAt, arriving: arriving.sourceUpdatedAt)
+        let (kept, dropped): (CanonicalRecord, CanonicalRecord)
+        switch order {
+        case .undecided: return .undecided
+        case .arrivingWins: (kept, dropped) = (arriving, stored)
+        case .storedWins: (kept, dropped) = (stored, arriving)
+        }
+        guard Set(dropped.referencedKeys).isSubset(of: kept.referencedKeys) else { return .undecided }
+        if order == .arrivingWins,
+           !Set(stored.relationships.map(\.relationship)).isSubset(of: arriving.relationships.map(\.relationship)) {
+            return .undecided
+        }
+        return order
+    }
+
+    /// What the store's upsert does when `arriving` meets `stored`, as far as it can be told here:
+    /// it overwrites unless both are set and the arriving one is older
+    /// (`excluded.source_updated_at >= r.source_updated_at`). Undecided when:
+    /// - only the arriving one is set: stored in order, the earlier copy would have cleared the
+    ///   stored time and the later one then been written whatever the stored row held;
+    /// - either is unreadable, or has no zone (Postgres reads it in the session's time zone);
+    /// - they are within a second of each other and either has a fraction (Postgres keeps, and
+    ///   rounds, microseconds; ``UTCTimestamp`` drops them).
     static func order(stored: String?, arriving: String?) -> StoreOrder {
-        guard let stored, let arriving else { return .arrivingWins }
+        guard let arriving else { return .arrivingWins }
+        guard let stored else { return .undecided }
         if stored == arriving { return .arrivingWins }
-        guard let storedTime = UTCTimestamp(iso8601: stored), let arrivingTime = UTCTimestamp(iso8601: arriving),
-              storedTime != arrivingTime
+        guard Self.hasZone(stored), Self.hasZone(arriving),
+              let storedTime = UTCTimestamp(iso8601: stored), let arrivingTime = UTCTimestamp(iso8601: arriving)
         else { return .undecided }
+        let apart = abs(arrivingTime.secondsSinceEpoch - storedTime.secondsSinceEpoch)
+        if apart <= 1 && (stored.contains(".") || arriving.contains(".")) { return .undecided }
+        if apart == 0 { return .arrivingWins }  // one instant, written two ways
         return arrivingTime > storedTime ? .arrivingWins : .storedWins
+    }
+
+    /// Whether an ISO-8601 timestamp (`YYYY-MM-DDTHH:MM:SS`, maybe a fraction) ends in `Z` or a
+    /// numeric offset (`+01:00`, `-0500`).
+    static func hasZone(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count > 19 else { return false }
+        var index = 19
+        if bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            while index < bytes.count, (48...57).contains(bytes[index]) { index += 1 }
+        }
+        let zone = bytes[index...]
+        if zone.elementsEqual("Z".utf8) { return true }
+        guard let sign = zone.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") else { return false }
+        let digits = zone.dropFirst().filter { $0 != UInt8(ascii: ":") }
+        return digits.count == 4 && digits.allSatisfy { (48...57).contains($0) }
     }
 
     public var isEmpty: Bool { records.isEmpty }
