@@ -26,7 +26,9 @@ public struct NodeConfiguration: Sendable {
     /// split into. Default 32: their pages are small, and the more leave in one group commit the
     /// cheaper each is (merged into one page per org); against 8, a 5,000-people sync ran 10–20 %
     /// faster (`cluster/bench/e2e-sync`, alternating, 3 pairs; 64 was no faster than 32). Each may
-    /// fetch its page in flight again after a crash, so a run's refetches grow with it.
+    /// fetch its page in flight again after a crash, so a run's refetches grow with it; and each
+    /// waits as a workflow under a rate limit, where more add no throughput: 100 orgs syncing at
+    /// once peaked at 140 MB a node against 113 MB with 8 (`cluster/bench/cluster-scale`).
     public var nestedPartitions: Int = 32
     /// A workflow that stays this long in one phase (one fetch, one commit) is logged as slow, with
     /// what it is doing. Default 60 s: a page takes well under a second unless something hangs.
