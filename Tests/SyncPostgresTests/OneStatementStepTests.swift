@@ -121,29 +121,71 @@ struct OneStatementStepTests {
         }
     }
 
-    @Test("each effect's parameters are numbered after the ones before it, and the journal rows' after all effects")
+    @Test("each effect's parameters are numbered after the ones before it, and the journal rows' arrays after all effects")
     func parameters() throws {
         func commit(_ workflow: String, _ effect: EffectStatement?) throws -> GroupCommitter.Commit {
             .init(row: try JournalStore.JournalRow(workflowID: workflow, step: 2, runID: UUID(), kind: "k", record: ["n": 1]),
                   fence: .shard(4, epoch: 9), effect: effect, conflictKey: nil)
         }
+        let journalArrays = { (first: Int) in (first..<first + 8).map { "$\($0)::text[]" }.joined(separator: ", ") }
         let first: EffectStatement = "UPDATE organizations SET name = \("x") WHERE id = \("o1");  "
         let single = GroupCommitter.statement(for: [try commit("w", first)])
-        #expect(single.binds.count == 2 + 7)
+        #expect(single.binds.count == 2 + 8)
         #expect(single.sql.hasPrefix("WITH effect_0 AS (UPDATE organizations SET name = $1 WHERE id = $2)"))
-        #expect(single.sql.contains("sync_hold_shard_fence($8::integer, $9::bigint)"))
+        #expect(single.sql.contains("FROM unnest(\(journalArrays(3)))"))
         #expect(!single.sql.contains(";"))
 
         let second: EffectStatement = "DELETE FROM organizations WHERE id = \("o2")"
         let batch = GroupCommitter.statement(for: [try commit("a", first), try commit("b", nil), try commit("c", second)])
-        #expect(batch.binds.count == 2 + 7 + 7 + 1 + 7)
-        // The effects first, numbered in order (b has none), then the three journal rows.
+        // The effects first, numbered in order (b has none), then the three journal rows as eight arrays.
+        #expect(batch.binds.count == 2 + 1 + 8)
         #expect(batch.sql.contains("effect_0 AS (UPDATE organizations SET name = $1 WHERE id = $2)"))
         #expect(batch.sql.contains("effect_1 AS (DELETE FROM organizations WHERE id = $3)"))
         #expect(!batch.sql.contains("effect_2"))
-        #expect(batch.sql.contains("sync_hold_shard_fence($9::integer, $10::bigint)"))
-        #expect(batch.sql.contains("sync_hold_shard_fence($16::integer, $17::bigint)"))
-        #expect(batch.sql.contains("sync_hold_shard_fence($23::integer, $24::bigint)"))
+        #expect(batch.sql.contains("FROM unnest(\(journalArrays(4)))"))
+    }
+
+    @Test("a batch's text does not depend on how many commits it carries, only on their effects")
+    func textIndependentOfCount() throws {
+        func commit(_ workflow: String) throws -> GroupCommitter.Commit {
+            .init(row: try JournalStore.JournalRow(workflowID: workflow, step: 0, runID: UUID(), kind: "k", record: ["n": 1]),
+                  fence: workflow == "leader" ? .leader(term: 3) : .shard(4, epoch: 9), effect: nil, conflictKey: nil)
+        }
+        let one = GroupCommitter.statement(for: [try commit("a")])
+        let three = GroupCommitter.statement(for: [try commit("a"), try commit("b"), try commit("leader")])
+        #expect(one.sql == three.sql)
+        #expect(one.binds.count == three.binds.count)
+    }
+
+    @Test("rows of a batch under shard fences and a leader term each hold their own fence")
+    func mixedFences() async throws {
+        try await Self.withRun { client, journal, fences, runID in
+            let epoch = try await fences.acquireShard(3, owner: "a")
+            let term = try await fences.beginLeaderTerm(leader: "a")
+            let rows: [(JournalStore.JournalRow, WriteFence)] = [
+                (try .init(workflowID: "w1", step: 0, runID: runID, kind: "k", record: ["n": 1]), .shard(3, epoch: epoch)),
+                (try .init(workflowID: "w2", step: 0, runID: runID, kind: "k", record: ["n": 2]), .leader(term: term)),
+            ]
+            let statement = GroupCommitter.statement(for: rows.map { .init(row: $0.0, fence: $0.1, effect: nil, conflictKey: nil) })
+            try await client.query(statement)
+            let stored = try await client.query("""
+                SELECT workflow_id || ' ' || coalesce(shard::text, '-') || ' ' || coalesce(fence_epoch::text, '-') || ' '
+                       || coalesce(leader_term::text, '-') || ' ' || (result->>'n')
+                FROM workflow_steps WHERE workflow_id IN ('w1', 'w2') ORDER BY 1
+                """).decode(String.self).reduce(into: [String]()) { $0.append($1) }
+            #expect(stored == ["w1 3 \(epoch) - 1", "w2 - - \(term) 2"])
+            // A stale term refuses the whole statement: nothing of it is written.
+            _ = try await fences.beginLeaderTerm(leader: "b")
+            let stale = GroupCommitter.statement(for: [
+                .init(row: try .init(workflowID: "w3", step: 0, runID: runID, kind: "k", record: ["n": 3]), fence: .shard(3, epoch: epoch),
+                      effect: nil, conflictKey: nil),
+                .init(row: try .init(workflowID: "w4", step: 0, runID: runID, kind: "k", record: ["n": 4]), fence: .leader(term: term),
+                      effect: nil, conflictKey: nil),
+            ])
+            await #expect(throws: (any Error).self) { try await client.query(stale) }
+            #expect(try await client.query("SELECT count(*)::int FROM workflow_steps WHERE workflow_id IN ('w3', 'w4')")
+                .decode(Int.self).first { _ in true } == 0)
+        }
     }
 
     @Test("a semicolon inside the effect's string literal is data, not a second statement")

@@ -8,8 +8,8 @@ import Synchronization
 /// ``GroupCommitQueue`` decides what leaves together; this writes each batch as ONE statement and
 /// ONE transaction:
 ///
-///     WITH effect_0 AS (<effect of commit 0>), effect_2 AS (<effect of commit 2>)
-///     INSERT INTO workflow_steps (…) VALUES (<row 0>), (<row 1>), (<row 2>)
+///     WITH effect_0 AS (<a plain effect>), effect_1_… AS (<the batch's pages, merged>)
+///     INSERT INTO workflow_steps (…) SELECT … FROM unnest(<the rows of commits 0, 1, 2 as arrays>)
 ///
 /// where every row holds its own fence (`sync_hold_shard_fence` / `sync_hold_leader_term`, which
 /// raise when the epoch or term moved on). A batch is all or nothing, so a batch Postgres refused
@@ -131,7 +131,8 @@ final class GroupCommitter: Sendable {
 
     /// The batch's one statement: its effects as data-modifying CTEs (Postgres runs each exactly
     /// once, referenced or not; an effect that is itself a list of them keeps its own names, each
-    /// prefixed with its own), then one journal row per commit, each holding its own fence.
+    /// prefixed with its own), then one journal row per commit, each holding its own fence, sent as
+    /// arrays (``JournalStore/rowsSelect(_:appendingTo:)``).
     static func statement(for commits: [Commit]) -> PostgresQuery {
         var binds = PostgresBindings(capacity: commits.count * 8)
         var expressions: [String] = []
@@ -143,11 +144,11 @@ final class GroupCommitter: Sendable {
                 expressions.append(effect.render(appendingTo: &binds, namePrefix: "effect_\(index)_"))
             }
         }
-        let rows = commits.map { JournalStore.rowValues($0.row, under: $0.fence, appendingTo: &binds) }
+        let rows = JournalStore.rowsSelect(commits.map { ($0.row, $0.fence) }, appendingTo: &binds)
         let with = expressions.isEmpty ? "" : "WITH \(expressions.joined(separator: ",\n     "))\n"
         return PostgresQuery(unsafeSQL: """
             \(with)INSERT INTO workflow_steps (workflow_id, step, run_id, kind, result, shard, fence_epoch, leader_term)
-            VALUES \(rows.joined(separator: ",\n       "))
+            \(rows)
             """, binds: binds)
     }
 

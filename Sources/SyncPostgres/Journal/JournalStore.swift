@@ -316,6 +316,39 @@ public struct JournalStore: Sendable {
         }
     }
 
+    /// `SELECT … FROM unnest(…)` of journal rows for `INSERT INTO workflow_steps (workflow_id, step,
+    /// run_id, kind, result, shard, fence_epoch, leader_term)`, each row holding its fence as in
+    /// ``rowValues(_:under:appendingTo:)``. The rows go as arrays, so the text is the same for one row
+    /// or thirty: a group commit's text then depends only on its effects, and recurs (and runs
+    /// prepared) however many commits share it.
+    static func rowsSelect(_ rows: [(row: JournalRow, fence: WriteFence)], appendingTo binds: inout PostgresBindings) -> String {
+        var shards: [String?] = [], epochs: [String?] = [], terms: [String?] = []
+        for (_, fence) in rows {
+            switch fence {
+            case .shard(let shard, let epoch):
+                shards.append(String(shard)); epochs.append(String(epoch)); terms.append(nil)
+            case .leader(let term):
+                shards.append(nil); epochs.append(nil); terms.append(String(term))
+            }
+        }
+        let columns: [[String?]] = [
+            rows.map(\.row.workflowID), rows.map { String($0.row.step) }, rows.map(\.row.runID.uuidString),
+            rows.map(\.row.kind), rows.map(\.row.payload), shards, epochs, terms,
+        ]
+        let parameters = columns.map { column -> String in
+            binds.append(NullableTextArray(elements: column))
+            return "$\(binds.count)::text[]"
+        }
+        return """
+            SELECT j.workflow_id, j.step::integer, j.run_id::uuid, j.kind, j.result::jsonb, j.shard::integer,
+                   CASE WHEN j.shard IS NOT NULL THEN sync_hold_shard_fence(j.shard::integer, j.epoch::bigint) END,
+                   CASE WHEN j.term IS NOT NULL THEN sync_hold_leader_term(j.term::bigint) END
+            FROM unnest(\(parameters.joined(separator: ", ")))
+                WITH ORDINALITY AS j(workflow_id, step, run_id, kind, result, shard, epoch, term, n)
+            ORDER BY j.n
+            """
+    }
+
     static func classify(_ error: any Error, workflowID: String, step: Int, duringCommit: Bool) -> any Error {
         if error is JournalError { return error }
         if error is PostgresConnectionClosed {
