@@ -129,14 +129,14 @@ struct OneStatementStepTests {
         }
         let journalArrays = { (first: Int) in (first..<first + 8).map { "$\($0)::text[]" }.joined(separator: ", ") }
         let first: EffectStatement = "UPDATE organizations SET name = \("x") WHERE id = \("o1");  "
-        let single = GroupCommitter.statement(for: [try commit("w", first)])
+        let single = try #require(GroupCommitter.statement(for: [try commit("w", first)]))
         #expect(single.binds.count == 2 + 8)
         #expect(single.sql.hasPrefix("WITH effect_0 AS (UPDATE organizations SET name = $1 WHERE id = $2)"))
         #expect(single.sql.contains("FROM unnest(\(journalArrays(3)))"))
         #expect(!single.sql.contains(";"))
 
         let second: EffectStatement = "DELETE FROM organizations WHERE id = \("o2")"
-        let batch = GroupCommitter.statement(for: [try commit("a", first), try commit("b", nil), try commit("c", second)])
+        let batch = try #require(GroupCommitter.statement(for: [try commit("a", first), try commit("b", nil), try commit("c", second)]))
         // The effects first, numbered in order (b has none), then the three journal rows as eight arrays.
         #expect(batch.binds.count == 2 + 1 + 8)
         #expect(batch.sql.contains("effect_0 AS (UPDATE organizations SET name = $1 WHERE id = $2)"))
@@ -151,8 +151,8 @@ struct OneStatementStepTests {
             .init(row: try JournalStore.JournalRow(workflowID: workflow, step: 0, runID: UUID(), kind: "k", record: ["n": 1]),
                   fence: workflow == "leader" ? .leader(term: 3) : .shard(4, epoch: 9), effect: nil, conflictKey: nil)
         }
-        let one = GroupCommitter.statement(for: [try commit("a")])
-        let three = GroupCommitter.statement(for: [try commit("a"), try commit("b"), try commit("leader")])
+        let one = try #require(GroupCommitter.statement(for: [try commit("a")]))
+        let three = try #require(GroupCommitter.statement(for: [try commit("a"), try commit("b"), try commit("leader")]))
         #expect(one.sql == three.sql)
         #expect(one.binds.count == three.binds.count)
     }
@@ -166,7 +166,7 @@ struct OneStatementStepTests {
                 (try .init(workflowID: "w1", step: 0, runID: runID, kind: "k", record: ["n": 1]), .shard(3, epoch: epoch)),
                 (try .init(workflowID: "w2", step: 0, runID: runID, kind: "k", record: ["n": 2]), .leader(term: term)),
             ]
-            let statement = GroupCommitter.statement(for: rows.map { .init(row: $0.0, fence: $0.1, effect: nil, conflictKey: nil) })
+            let statement = try #require(GroupCommitter.statement(for: rows.map { .init(row: $0.0, fence: $0.1, effect: nil, conflictKey: nil) }))
             try await client.query(statement)
             let stored = try await client.query("""
                 SELECT workflow_id || ' ' || coalesce(shard::text, '-') || ' ' || coalesce(fence_epoch::text, '-') || ' '
@@ -174,17 +174,27 @@ struct OneStatementStepTests {
                 FROM workflow_steps WHERE workflow_id IN ('w1', 'w2') ORDER BY 1
                 """).decode(String.self).reduce(into: [String]()) { $0.append($1) }
             #expect(stored == ["w1 3 \(epoch) - 1", "w2 - - \(term) 2"])
-            // A stale term refuses the whole statement: nothing of it is written.
-            _ = try await fences.beginLeaderTerm(leader: "b")
-            let stale = GroupCommitter.statement(for: [
-                .init(row: try .init(workflowID: "w3", step: 0, runID: runID, kind: "k", record: ["n": 3]), fence: .shard(3, epoch: epoch),
-                      effect: nil, conflictKey: nil),
-                .init(row: try .init(workflowID: "w4", step: 0, runID: runID, kind: "k", record: ["n": 4]), fence: .leader(term: term),
-                      effect: nil, conflictKey: nil),
-            ])
-            await #expect(throws: (any Error).self) { try await client.query(stale) }
+            // A stale term, then a stale epoch, refuses the whole statement: nothing of it is written.
+            func batch(shardEpoch: Int64, term: Int64) throws -> PostgresQuery {
+                try #require(GroupCommitter.statement(for: [
+                    .init(row: try .init(workflowID: "w3", step: 0, runID: runID, kind: "k", record: ["n": 3]),
+                          fence: .shard(3, epoch: shardEpoch), effect: nil, conflictKey: nil),
+                    .init(row: try .init(workflowID: "w4", step: 0, runID: runID, kind: "k", record: ["n": 4]),
+                          fence: .leader(term: term), effect: nil, conflictKey: nil),
+                ]))
+            }
+            let newTerm = try await fences.beginLeaderTerm(leader: "b")
+            let staleTerm = try batch(shardEpoch: epoch, term: term)
+            await #expect(throws: (any Error).self) { try await client.query(staleTerm) }
+            let newEpoch = try await fences.acquireShard(3, owner: "b")
+            let staleEpoch = try batch(shardEpoch: epoch, term: newTerm)
+            await #expect(throws: (any Error).self) { try await client.query(staleEpoch) }
             #expect(try await client.query("SELECT count(*)::int FROM workflow_steps WHERE workflow_id IN ('w3', 'w4')")
                 .decode(Int.self).first { _ in true } == 0)
+            // Both current: written.
+            try await client.query(try batch(shardEpoch: newEpoch, term: newTerm))
+            #expect(try await client.query("SELECT count(*)::int FROM workflow_steps WHERE workflow_id IN ('w3', 'w4')")
+                .decode(Int.self).first { _ in true } == 2)
         }
     }
 

@@ -45,8 +45,8 @@ final class GroupCommitter: Sendable {
     private let client: PostgresClient
     private let logger: Logger
     private let state: Mutex<State>
-    /// A batch's text is its commits' effects and count: the common ones (a page of one entity
-    /// alone, two of them) recur all through a sync, and run prepared.
+    /// A batch's text is its commits' effects (their pages merged, their journal rows as arrays):
+    /// the common ones recur all through a sync, and run prepared.
     private let statements: PreparedStatements
 
     init(client: PostgresClient, logger: Logger, maximumInFlight: Int, maximumBatch: Int) {
@@ -106,8 +106,15 @@ final class GroupCommitter: Sendable {
     }
 
     private func write(_ batch: [Pending]) async {
+        guard let statement = Self.statement(for: batch.map(\.commit)) else {
+            // Two of its pages write one record in ways one statement cannot order (see
+            // ``effects(of:)``): each commit on its own, in the order they came.
+            state.withLock { $0.statistics.splitBatches += 1 }
+            logger.debug("group commit split: two of its pages write one record", metadata: ["sync.batch": "\(batch.count)"])
+            for pending in batch { await write([pending]) }
+            return
+        }
         do {
-            let statement = Self.statement(for: batch.map(\.commit))
             _ = try await client.withConnection { connection in
                 try await statements.query(statement, on: connection)
             }
@@ -133,10 +140,12 @@ final class GroupCommitter: Sendable {
     /// once, referenced or not; an effect that is itself a list of them keeps its own names, each
     /// prefixed with its own), then one journal row per commit, each holding its own fence, sent as
     /// arrays (``JournalStore/rowsSelect(_:appendingTo:)``).
-    static func statement(for commits: [Commit]) -> PostgresQuery {
+    /// nil when the batch cannot be one statement (``effects(of:)``); never for one commit.
+    static func statement(for commits: [Commit]) -> PostgresQuery? {
+        guard let effects = effects(of: commits) else { return nil }
         var binds = PostgresBindings(capacity: commits.count * 8)
         var expressions: [String] = []
-        for (index, effect) in effects(of: commits).enumerated() {
+        for (index, effect) in effects.enumerated() {
             switch effect.shape {
             case .statement:
                 expressions.append("effect_\(index) AS (\(effect.render(appendingTo: &binds)))")
@@ -159,21 +168,26 @@ final class GroupCommitter: Sendable {
     /// Each page as its own expressions made a batch's text grow with its pages and differ with
     /// their order and mix, so big batches were planned anew every time: in one 5,000-people sync,
     /// batches of five pages or more were 110 statements, planned for 333 ms against 644 ms
-    /// executing (`pg_stat_statements`). Merged, a batch's text depends on the kinds it writes and
-    /// its number of rows. Two pages that cannot be merged (``CanonicalBatch/merge(_:)`` declined)
-    /// stay apart; if they write one record, Postgres refuses the statement and each commit is
-    /// written alone, as before.
-    static func effects(of commits: [Commit]) -> [EffectStatement] {
+    /// executing (`pg_stat_statements`). Merged, a batch's text depends on the kinds it writes.
+    ///
+    /// nil when a page cannot be merged (``CanonicalBatch/merge(_:)`` declined: the two copies of a
+    /// record it shares with an earlier page could store something else merged than in order). Two
+    /// pages that write one record cannot share a statement as separate expressions either:
+    /// Postgres runs data-modifying expressions in an order of its own, and an upsert whose WHERE
+    /// is false only locks the row, so the other page's upsert of it succeeds instead of failing
+    /// ("cannot affect row a second time" needs a row the command changed). Such a batch is
+    /// written one commit at a time, in order.
+    static func effects(of commits: [Commit]) -> [EffectStatement]? {
         var effects: [EffectStatement] = []
         var pages: [CanonicalBatch] = []
         for commit in commits {
             if let effect = commit.effect { effects.append(effect) }
             guard let page = commit.page, !page.isEmpty else { continue }
-            if let index = pages.firstIndex(where: { $0.orgID == page.orgID && $0.adapter == page.adapter }),
-               pages[index].merge(page) {
-                continue
+            if let index = pages.firstIndex(where: { $0.orgID == page.orgID && $0.adapter == page.adapter }) {
+                guard pages[index].merge(page) else { return nil }
+            } else {
+                pages.append(page)
             }
-            pages.append(page)
         }
         return effects + pages.map { CanonicalPageStatement(batch: $0).effect }
     }
@@ -187,6 +201,9 @@ public struct GroupCommitStatistics: Sendable, Hashable {
     public var commits = 0
     /// Batches Postgres refused as a whole, whose commits were then written one by one.
     public var refusedBatches = 0
+    /// Batches written one by one from the start, since two of their pages write one record in
+    /// ways one statement cannot order (``GroupCommitter/effects(of:)``).
+    public var splitBatches = 0
     /// Now: batches being written, and commits waiting for a slot.
     public var inFlight = 0
     public var waiting = 0

@@ -320,7 +320,8 @@ public struct JournalStore: Sendable {
     /// run_id, kind, result, shard, fence_epoch, leader_term)`, each row holding its fence as in
     /// ``rowValues(_:under:appendingTo:)``. The rows go as arrays, so the text is the same for one row
     /// or thirty: a group commit's text then depends only on its effects, and recurs (and runs
-    /// prepared) however many commits share it.
+    /// prepared) however many commits share it. Every row calls one fence function: the leader
+    /// term's wherever no shard is named.
     static func rowsSelect(_ rows: [(row: JournalRow, fence: WriteFence)], appendingTo binds: inout PostgresBindings) -> String {
         var shards: [String?] = [], epochs: [String?] = [], terms: [String?] = []
         for (_, fence) in rows {
@@ -342,7 +343,7 @@ public struct JournalStore: Sendable {
         return """
             SELECT j.workflow_id, j.step::integer, j.run_id::uuid, j.kind, j.result::jsonb, j.shard::integer,
                    CASE WHEN j.shard IS NOT NULL THEN sync_hold_shard_fence(j.shard::integer, j.epoch::bigint) END,
-                   CASE WHEN j.term IS NOT NULL THEN sync_hold_leader_term(j.term::bigint) END
+                   CASE WHEN j.shard IS NULL THEN sync_hold_leader_term(j.term::bigint) END
             FROM unnest(\(parameters.joined(separator: ", ")))
                 WITH ORDINALITY AS j(workflow_id, step, run_id, kind, result, shard, epoch, term, n)
             ORDER BY j.n
