@@ -39,7 +39,7 @@ struct FencedJournalTests {
             switch self {
             case .oneStatement:
                 try await journal.commit(workflowID: "w", step: step, kind: "page", runID: runID, fence: fence,
-                                         statement: store.effect(for: batch), conflictKey: "page/w", record: ["ok": 1])
+                                         page: batch, conflictKey: "page/w", record: ["ok": 1])
             case .transaction:
                 try await journal.commit(workflowID: "w", step: step, kind: "page", runID: runID, fence: fence,
                                          effect: { try await store.apply(batch, on: $0) }, record: { _ in ["ok": 1] })

@@ -139,7 +139,7 @@ final class GroupCommitter: Sendable {
     /// The batch's one statement: its effects as data-modifying CTEs (Postgres runs each exactly
     /// once, referenced or not; an effect that is itself a list of them keeps its own names, each
     /// prefixed with its own), then one journal row per commit, each holding its own fence, sent as
-    /// arrays (``JournalStore/rowsSelect(_:appendingTo:)``).
+    /// arrays (``JournalStore/insertRows(_:appendingTo:)``).
     /// nil when the batch cannot be one statement (``effects(of:)``); never for one commit.
     static func statement(for commits: [Commit]) -> PostgresQuery? {
         guard let effects = effects(of: commits) else { return nil }
@@ -153,12 +153,9 @@ final class GroupCommitter: Sendable {
                 expressions.append(effect.render(appendingTo: &binds, namePrefix: "effect_\(index)_"))
             }
         }
-        let rows = JournalStore.rowsSelect(commits.map { ($0.row, $0.fence) }, appendingTo: &binds)
+        let insert = JournalStore.insertRows(commits.map { ($0.row, $0.fence) }, appendingTo: &binds)
         let with = expressions.isEmpty ? "" : "WITH \(expressions.joined(separator: ",\n     "))\n"
-        return PostgresQuery(unsafeSQL: """
-            \(with)INSERT INTO workflow_steps (workflow_id, step, run_id, kind, result, shard, fence_epoch, leader_term)
-            \(rows)
-            """, binds: binds)
+        return PostgresQuery(unsafeSQL: with + insert, binds: binds)
     }
 
     /// The commits' effects: each plain one as it is, and their canonical pages merged into one page

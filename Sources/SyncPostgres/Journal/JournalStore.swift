@@ -188,7 +188,7 @@ public struct JournalStore: Sendable {
 
     /// Commits `effect` and the journal row of `step` in one transaction under `fence`.
     ///
-    /// The fence is checked by the journal row's own INSERT (``rowValues(_:under:appendingTo:)``),
+    /// The fence is checked by the journal row's own INSERT (``insertRows(_:appendingTo:)``),
     /// which locks the fence row FOR SHARE and raises when the epoch (or term) moved on: from then
     /// until COMMIT a takeover's bump waits for this transaction, and a bump that came first makes
     /// it roll back. Checking last rather than first saves a statement per step; a stale writer does
@@ -289,40 +289,19 @@ public struct JournalStore: Sendable {
     /// transaction ends; a moved fence raises SQLSTATE SYF01 (sorted as `ownershipLost`).
     func insert(_ row: JournalRow, under fence: WriteFence, on connection: PostgresConnection) async throws {
         var binds = PostgresBindings(capacity: 8)
-        let values = Self.rowValues(row, under: fence, appendingTo: &binds)
-        try await connection.queryUnlessClosed(PostgresQuery(unsafeSQL: """
-            INSERT INTO workflow_steps (workflow_id, step, run_id, kind, result, shard, fence_epoch, leader_term)
-            VALUES \(values)
-            """, binds: binds), logger: logger)
+        let insert = Self.insertRows([(row, fence)], appendingTo: &binds)
+        try await connection.queryUnlessClosed(PostgresQuery(unsafeSQL: insert, binds: binds), logger: logger)
     }
 
-    /// `(…)` of `INSERT INTO workflow_steps (workflow_id, step, run_id, kind, result, shard,
-    /// fence_epoch, leader_term) VALUES`, its values appended to `binds`. The fence columns call
-    /// `sync_hold_shard_fence` / `sync_hold_leader_term` (migration 0003): they lock the fence row
-    /// FOR SHARE until the transaction ends (a takeover's bump waits) and raise SQLSTATE SYF01 when
-    /// the epoch or term moved on, which aborts the statement and whatever its transaction wrote.
-    static func rowValues(_ row: JournalRow, under fence: WriteFence, appendingTo binds: inout PostgresBindings) -> String {
-        func bind<Value: PostgresDynamicTypeEncodable>(_ value: Value) -> String {
-            binds.append(value)
-            return "$\(binds.count)"
-        }
-        let key = "\(bind(row.workflowID)), \(bind(row.step))::integer, \(bind(row.runID))::uuid, \(bind(row.kind)), \(bind(row.payload))::jsonb"
-        switch fence {
-        case .shard(let shard, let epoch):
-            let shardParameter = bind(shard)
-            return "(\(key), \(shardParameter)::integer, sync_hold_shard_fence(\(shardParameter)::integer, \(bind(epoch))::bigint), NULL::bigint)"
-        case .leader(let term):
-            return "(\(key), NULL::integer, NULL::bigint, sync_hold_leader_term(\(bind(term))::bigint))"
-        }
-    }
-
-    /// `SELECT … FROM unnest(…)` of journal rows for `INSERT INTO workflow_steps (workflow_id, step,
-    /// run_id, kind, result, shard, fence_epoch, leader_term)`, each row holding its fence as in
-    /// ``rowValues(_:under:appendingTo:)``. The rows go as arrays, so the text is the same for one row
+    /// `INSERT INTO workflow_steps … SELECT … FROM unnest(…)` of journal rows. Each row holds its fence:
+    /// `sync_hold_shard_fence` / `sync_hold_leader_term` (migration 0003) lock the fence row FOR
+    /// SHARE until the transaction ends (a takeover's bump waits) and raise SQLSTATE SYF01 when the
+    /// epoch or term moved on, which aborts the statement and whatever its transaction wrote. The
+    /// rows go as arrays, so the text is the same for one row
     /// or thirty: a group commit's text then depends only on its effects, and recurs (and runs
     /// prepared) however many commits share it. Every row calls one fence function: the leader
     /// term's wherever no shard is named.
-    static func rowsSelect(_ rows: [(row: JournalRow, fence: WriteFence)], appendingTo binds: inout PostgresBindings) -> String {
+    static func insertRows(_ rows: [(row: JournalRow, fence: WriteFence)], appendingTo binds: inout PostgresBindings) -> String {
         var shards: [String?] = [], epochs: [String?] = [], terms: [String?] = []
         for (_, fence) in rows {
             switch fence {
@@ -341,6 +320,7 @@ public struct JournalStore: Sendable {
             return "$\(binds.count)::text[]"
         }
         return """
+            INSERT INTO workflow_steps (workflow_id, step, run_id, kind, result, shard, fence_epoch, leader_term)
             SELECT j.workflow_id, j.step::integer, j.run_id::uuid, j.kind, j.result::jsonb, j.shard::integer,
                    CASE WHEN j.shard IS NOT NULL THEN sync_hold_shard_fence(j.shard::integer, j.epoch::bigint) END,
                    CASE WHEN j.shard IS NULL THEN sync_hold_leader_term(j.term::bigint) END

@@ -6,8 +6,9 @@ import SyncCore
 /// Writes canonical batches to Postgres: links, rows and edges of one page in one statement
 /// (``CanonicalPageStatement``), never one per row.
 ///
-/// A page step commits `effect(for:)` together with its journal row (one statement, see
-/// ``JournalStore``); `apply` runs the same statement on its own, on a connection (inside a
+/// A page step commits the same statement together with its journal row
+/// (``JournalStore/commit(workflowID:step:kind:runID:fence:page:conflictKey:record:)``, merged with
+/// the other pages of its group commit); `apply` runs the same statement on its own, on a connection (inside a
 /// transaction the caller owns, if any) and returns what it wrote. Applying the same batch twice
 /// changes nothing but bookkeeping (`synced_at`). Rows never go backwards: an update whose
 /// `source_updated_at` is older than the stored one is ignored, and so are that record's edges, so a
@@ -44,12 +45,6 @@ public struct CanonicalStore: Sendable {
         return outcome
     }
 
-    /// The page as the effect of a one-statement journal step (``JournalStore/commit(workflowID:step:kind:runID:fence:statement:conflictKey:record:)``):
-    /// links, rows and edges, committed with the step's row and possibly other workflows' steps in
-    /// one statement. What it wrote is not returned; the same rows as ``apply(_:on:)``.
-    public func effect(for batch: CanonicalBatch) -> EffectStatement {
-        CanonicalPageStatement(batch: batch).effect
-    }
 }
 
 /// Bindings from values of mixed types, in order, for queries built with `PostgresQuery(unsafeSQL:binds:)`.
