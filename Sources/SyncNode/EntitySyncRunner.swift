@@ -61,6 +61,8 @@ public struct EntitySyncRunner: Sendable {
         public var testCommitDelay: Duration = .zero
         /// Partition workflows a nested listing is split into (see ``EntitySyncPlan/partitions``).
         public var nestedPartitions: Int = 1
+        /// How a top-level listing's pass is split by `created_at` (``CreatedAtSplit``); off by default.
+        public var createdAtSplit: CreatedAtSplit = .off
         /// Where the workflow says what it is doing (for the slow-step watchdog and stuck-shard logs).
         public var activity: WorkflowActivity?
 
@@ -448,11 +450,36 @@ public struct EntitySyncRunner: Sendable {
                 """, binds: try postgresBindings(orgID, context.transformer.manifest.adapter, parentEntity.primaryTypeName)), logger: logger)
             parentIDs = try rows.decode(String.self)
         }
-        return EntitySyncPlan.make(
+        let plan = EntitySyncPlan.make(
             entity: entity, strategy: context.run.strategy,
             watermark: watermark.map { UTCTimestamp(secondsSinceEpoch: Int64($0.timeIntervalSince1970)) },
             runStartedAt: UTCTimestamp(secondsSinceEpoch: Int64(started.timeIntervalSince1970)),
             overlapSeconds: context.overlapSeconds, parentIDs: parentIDs, nestedPartitions: context.nestedPartitions
         )
+        guard context.createdAtSplit.applies(to: plan, of: entity) else { return plan }
+        return try await splitByCreatedAt(plan)
+    }
+
+    /// Probes the listing ordered by `created_at` (one record a request) for the split's boundaries:
+    /// first for the total, then at the offsets ``CreatedAtSplit/probeOffsets(totalCount:)`` names.
+    /// Made before step 0 is journaled, so a crash here only means probing again.
+    private func splitByCreatedAt(_ plan: EntitySyncPlan) async throws -> EntitySyncPlan {
+        let split = context.createdAtSplit
+        let path = context.entity.endpoint.path
+        func probe(offset: Int) async throws -> (total: Int?, createdAt: UTCTimestamp?) {
+            let (_, document) = try await context.client.getDocument(path: path, query: [
+                PCOQueryItem("per_page", "1"), PCOQueryItem("offset", String(offset)), PCOQueryItem("order", CreatedAtSplit.attribute),
+            ])
+            let createdAt = document.resources.first?.attributes[CreatedAtSplit.attribute]?.stringValue.flatMap(UTCTimestamp.init(iso8601:))
+            return (document.meta?.totalCount, createdAt)
+        }
+        guard let total = try await probe(offset: 0).total else { return plan }
+        var probed: [UTCTimestamp?] = []
+        for offset in split.probeOffsets(totalCount: total) { probed.append(try await probe(offset: offset).createdAt) }
+        let boundaries = CreatedAtSplit.boundaries(from: probed)
+        context.logger.debug("listing split by created_at", metadata: [
+            "sync.entity": "\(context.entity.name)", "sync.total": "\(total)", "sync.boundaries": "\(boundaries)",
+        ])
+        return plan.splitByCreatedAt(at: boundaries, listedTotal: total)
     }
 }

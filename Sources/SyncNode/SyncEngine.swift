@@ -196,6 +196,7 @@ public actor SyncEngine {
         )
         context.testCommitDelay = configuration.testCommitDelay
         context.nestedPartitions = configuration.nestedPartitions
+        context.createdAtSplit = CreatedAtSplit(maximumPartitions: configuration.listingPartitions)
         context.activity = activity
         let runner = EntitySyncRunner(context: context)
         do {

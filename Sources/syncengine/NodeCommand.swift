@@ -36,6 +36,9 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "Concurrent partition workflows of a nested listing, one request per household or group (default: $SYNC_NESTED_PARTITIONS or 32).")
     var nestedPartitions: Int?
 
+    @Option(help: "Most partition workflows a top-level listing's pass is split into by created_at, 1 = none (default: $SYNC_LISTING_PARTITIONS or 4).")
+    var listingPartitions: Int?
+
     @Option(help: "Seconds a graceful shutdown waits for pages in flight (default 15).")
     var drainTimeout: Int = 15
 
@@ -80,6 +83,10 @@ struct NodeCommand: AsyncParsableCommand {
         if let partitions = nestedPartitions ?? environment["SYNC_NESTED_PARTITIONS"].flatMap(Int.init) {
             guard (1...64).contains(partitions) else { throw ValidationError("--nested-partitions must be 1 to 64, got \(partitions)") }
             baseConfiguration.nestedPartitions = partitions
+        }
+        if let partitions = listingPartitions ?? environment["SYNC_LISTING_PARTITIONS"].flatMap(Int.init) {
+            guard (1...16).contains(partitions) else { throw ValidationError("--listing-partitions must be 1 to 16, got \(partitions)") }
+            baseConfiguration.listingPartitions = partitions
         }
         var configurationWithHooks = baseConfiguration
         if let delay = environment["SYNC_TEST_COMMIT_DELAY_MS"].flatMap(Int.init) {

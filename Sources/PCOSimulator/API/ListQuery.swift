@@ -1,11 +1,11 @@
 /// A validated collection query: what to select, in which order, which page, and what to include.
 struct ListQuery: Sendable {
-    enum Comparison: String, Sendable {
+    enum Comparison: String, Sendable, Hashable {
         case equal = "", gt, gte, lt, lte
     }
 
     /// A parsed `where` value, typed by the attribute it applies to.
-    enum FilterValue: Sendable {
+    enum FilterValue: Sendable, Hashable {
         case text(String)
         case bool(Bool)
         case int(Int)
@@ -15,14 +15,20 @@ struct ListQuery: Sendable {
         case days(Int)
     }
 
-    struct Filter: Sendable {
+    struct Filter: Sendable, Hashable {
         var name: String
         var source: FilterSource
         var comparison: Comparison
         var value: FilterValue
+
+        /// Whether the filter reads records of other kinds (a person's search covers their emails
+        /// and phone numbers), so that a change to those changes which records it selects.
+        var readsOtherKinds: Bool {
+            if case .search = source { true } else { false }
+        }
     }
 
-    struct Order: Sendable {
+    struct Order: Sendable, Hashable {
         var name: String
         var attributeIndex: Int
         var descending: Bool

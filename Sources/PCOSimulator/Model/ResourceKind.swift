@@ -21,7 +21,7 @@ public enum ResourceKind: Int, CaseIterable, Sendable, Hashable {
 }
 
 /// The JSON type of an attribute, which decides how `where[...]` values are parsed and compared.
-enum AttributeType: Sendable {
+enum AttributeType: Sendable, Hashable {
     case string, bool, int, double, dateTime, date, json
 }
 
@@ -50,7 +50,7 @@ enum IncludeSource: Sendable {
 }
 
 /// What a `where[<name>]` of a kind filters on.
-enum FilterSource: Sendable {
+enum FilterSource: Sendable, Hashable {
     case attribute(index: Int, type: AttributeType)
     case id
     case relationship(index: Int)

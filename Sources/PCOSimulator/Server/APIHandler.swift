@@ -105,9 +105,9 @@ struct APIHandler: Sendable {
             guard request.method == "GET" else { throw .methodNotAllowed(request.method) }
             let parser = QueryParser(schema: kind.schema, orgTimeZone: store.org.timeZone, perPageOverflow: core.configuration.perPageOverflow)
             let query = try parser.parseList(pairs)
-            let body = try store.read { (data, sortedTable) throws(PCOAPIError) -> [UInt8] in
+            let body = try store.read { (data, wholeTable) throws(PCOAPIError) -> [UInt8] in
                 if let parent = scope.parent, data.record(parent.kind, parent.id) == nil { throw .notFound }
-                let selection = RecordSelection(data: data, kind: kind, sortedTable: { sortedTable(kind, $0) })
+                let selection = RecordSelection(data: data, kind: kind, wholeTable: { wholeTable(kind, $0) })
                 let ids = selection.ids(scope: scope, query: query)
                 return DocumentRenderer(data: data, org: store.org, baseURL: baseURL, version: version)
                     .collection(kind: kind, scope: scope, ids: ids, query: query, path: request.path)

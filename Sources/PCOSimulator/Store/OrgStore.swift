@@ -22,14 +22,17 @@ final class OrgStore: @unchecked Sendable {
     /// Numbers webhook events, for their idempotency tokens.
     private var eventCounter = 0
 
-    private struct SortKey: Hashable {
+    private struct SelectionKey: Hashable {
         var kind: ResourceKind
-        var attribute: Int
-        var descending: Bool
+        var filters: [ListQuery.Filter]
+        var order: ListQuery.Order?
     }
 
-    /// Whole-table orderings, valid while the kind's version is unchanged.
-    private let sortCache = Locked<[SortKey: (version: Int, ids: [Int])]>([:])
+    /// Whole-table selections (filtered, ordered), valid while the kind's version is unchanged: the
+    /// pages of one listing share them, so a page costs a slice, not a scan and a sort of the table.
+    private let selectionCache = Locked<[SelectionKey: (version: Int, ids: [Int])]>([:])
+    /// Distinct selections kept; the cache starts over beyond it (a sync uses a few dozen).
+    private static let selectionCacheCapacity = 256
 
     init(org: SimulatedOrg, data: OrgData, mutationSeed: UInt64, referenceTime: Int64, clock: any SimulatorClock) {
         self.org = org
@@ -39,21 +42,26 @@ final class OrgStore: @unchecked Sendable {
         self.applier = MutationApplier(seed: mutationSeed, orgID: org.id, referenceTime: referenceTime, timeZone: org.timeZone)
     }
 
-    /// Runs `body` with a consistent view of the data; many readers may run at once.
-    func read<T, E: Error>(_ body: (OrgData, @escaping (ResourceKind, ListQuery.Order) -> [Int]) throws(E) -> T) throws(E) -> T {
+    /// Runs `body` with a consistent view of the data and the (cached) whole-table selection of a
+    /// query; many readers may run at once.
+    func read<T, E: Error>(_ body: (OrgData, @escaping (ResourceKind, ListQuery) -> [Int]) throws(E) -> T) throws(E) -> T {
         try lock.withReadLock { () throws(E) -> T in
             let snapshot = data
-            return try body(snapshot) { kind, order in self.sortedTable(snapshot, kind, order) }
+            return try body(snapshot) { kind, query in self.wholeTable(snapshot, kind, query) }
         }
     }
 
-    private func sortedTable(_ data: OrgData, _ kind: ResourceKind, _ order: ListQuery.Order) -> [Int] {
-        let key = SortKey(kind: kind, attribute: order.attributeIndex, descending: order.descending)
+    private func wholeTable(_ data: OrgData, _ kind: ResourceKind, _ query: ListQuery) -> [Int] {
+        if query.filters.isEmpty, query.order == nil { return data.table(kind).sortedIDs }
+        let key = SelectionKey(kind: kind, filters: query.filters, order: query.order)
         let version = data.versions[kind.rawValue]
-        if let cached = sortCache.withLock({ $0[key] }), cached.version == version { return cached.ids }
-        let selection = RecordSelection(data: data, kind: kind, sortedTable: { _ in [] })
-        let ids = selection.sort(data.table(kind).sortedIDs, by: order)
-        sortCache.withLock { $0[key] = (version, ids) }
+        if let cached = selectionCache.withLock({ $0[key] }), cached.version == version { return cached.ids }
+        let selection = RecordSelection(data: data, kind: kind, wholeTable: { _ in preconditionFailure("uncached selection of \(kind)") })
+        let ids = selection.select(data.table(kind).sortedIDs, query: query)
+        selectionCache.withLock { cache in
+            if cache.count >= Self.selectionCacheCapacity { cache.removeAll(keepingCapacity: true) }
+            cache[key] = (version, ids)
+        }
         return ids
     }
 

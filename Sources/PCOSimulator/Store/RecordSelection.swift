@@ -3,22 +3,26 @@
 struct RecordSelection {
     var data: OrgData
     var kind: ResourceKind
-    /// Supplies (and caches) the whole table sorted by one attribute; see ``OrgStore``.
-    var sortedTable: (ListQuery.Order) -> [Int]
+    /// Supplies (and caches) the records of the whole table a query selects, in its order, for
+    /// queries whose filters read only this kind; see ``OrgStore``.
+    var wholeTable: (ListQuery) -> [Int]
 
     /// All ids matching the scope and filters, in the requested order (id ascending by default).
     func ids(scope: RecordScope, query: ListQuery) -> [Int] {
-        if scope == .all, query.filters.isEmpty {
-            if let order = query.order { return sortedTable(order) }
-            return data.table(kind).sortedIDs
-        }
-        var ids: [Int]
+        if scope == .all, !query.filters.contains(where: \.readsOtherKinds) { return wholeTable(query) }
+        let candidates: [Int]
         switch scope {
-        case .all: ids = data.table(kind).sortedIDs
-        case .children(let via, _, let parentID): ids = data.childIDs(kind, via: via, of: parentID)
-        case .householdsOfPerson(let personID): ids = data.householdIDs(ofPerson: personID)
-        case .peopleOfHousehold(let householdID): ids = data.personIDs(ofHousehold: householdID)
+        case .all: candidates = data.table(kind).sortedIDs
+        case .children(let via, _, let parentID): candidates = data.childIDs(kind, via: via, of: parentID)
+        case .householdsOfPerson(let personID): candidates = data.householdIDs(ofPerson: personID)
+        case .peopleOfHousehold(let householdID): candidates = data.personIDs(ofHousehold: householdID)
         }
+        return select(candidates, query: query)
+    }
+
+    /// The ids of `candidates` that match the query's filters, in its order (uncached).
+    func select(_ candidates: [Int], query: ListQuery) -> [Int] {
+        var ids = candidates
         if !query.filters.isEmpty {
             let table = data.table(kind).records
             ids = ids.filter { id in

@@ -20,8 +20,17 @@ public struct EntitySyncPlan: Sendable, Hashable, Codable {
     /// The watermark the workflow will store when it completes.
     public var completionWatermark: UTCTimestamp?
     /// A nested listing (one request per parent) is split into this many partition workflows that
-    /// run concurrently, each over every n-th parent, each journaled on its own. 1 = no split.
+    /// run concurrently, each over every n-th parent, each journaled on its own; so is a top-level
+    /// listing split by `created_at` (``createdAtBoundaries``). 1 = no split.
     public var partitions: Int = 1
+    /// A top-level listing split by `created_at` (``CreatedAtSplit``): partition i lists the records
+    /// created in [boundaries[i-1], boundaries[i]), the first range open below, the last open above.
+    public var createdAtBoundaries: [UTCTimestamp]?
+    /// In a partition of such a listing: the range it lists, in every fetch phase.
+    public var createdAtRange: CreatedAtRange?
+    /// The records a split listing reported in total when it was planned (progress only: its
+    /// partitions page it).
+    public var listedTotal: Int?
 
     public init(entity: String, strategy: SyncStrategy, phases: [Phase], parentIDs: [String]?,
                 runStartedAt: UTCTimestamp, perPage: Int, completionWatermark: UTCTimestamp?) {
@@ -77,13 +86,33 @@ public struct EntitySyncPlan: Sendable, Hashable, Codable {
         return plan
     }
 
+    /// This plan with its listing split at `boundaries` (strictly increasing, see
+    /// ``CreatedAtSplit/boundaries(from:)``) into `boundaries.count + 1` partitions.
+    public func splitByCreatedAt(at boundaries: [UTCTimestamp], listedTotal: Int?) -> EntitySyncPlan {
+        precondition(parentIDs == nil, "a nested listing of \(entity) is split by parent, not by created_at")
+        precondition(zip(boundaries, boundaries.dropFirst()).allSatisfy { $0 < $1 }, "boundaries of \(entity) not increasing: \(boundaries)")
+        guard !boundaries.isEmpty else { return self }
+        var split = self
+        split.createdAtBoundaries = boundaries
+        split.partitions = boundaries.count + 1
+        split.listedTotal = listedTotal
+        return split
+    }
+
     /// The plan of partition `index` of `partitions`: the fetch phases of this plan over every
-    /// `partitions`-th parent, no reconciliation and no watermark (the parent workflow does those).
+    /// `partitions`-th parent (a nested listing) or over the index-th `created_at` range (a split
+    /// top-level listing); no reconciliation and no watermark (the parent workflow does those).
     public func partition(_ index: Int) -> EntitySyncPlan {
         precondition((0..<partitions).contains(index), "partition \(index) of \(partitions) for \(entity)")
         var part = self
         part.phases = phases.filter { $0 != .reconcile }
         part.parentIDs = parentIDs.map { ids in ids.indices.filter { $0 % partitions == index }.map { ids[$0] } }
+        if let boundaries = createdAtBoundaries {
+            part.createdAtRange = CreatedAtRange(lower: index > 0 ? boundaries[index - 1] : nil,
+                                                 upper: index < boundaries.count ? boundaries[index] : nil)
+            part.createdAtBoundaries = nil
+            part.listedTotal = nil
+        }
         part.completionWatermark = nil
         part.partitions = 1
         return part

@@ -71,6 +71,7 @@ public struct EntityWorkflow: Sendable, Hashable {
         case .planned(let plan):
             precondition(nextStep == 0, "plan journaled as step \(nextStep) of \(String(describing: self.plan?.entity))")
             self.plan = plan
+            expectedRecords = plan.listedTotal
             status = .running
         case .page(let record):
             pages += 1
@@ -174,6 +175,7 @@ public struct EntityWorkflow: Sendable, Hashable {
                 query = []
             }
         }
+        query += plan.createdAtRange?.queryParameters ?? []
         return PageRequest(phase: phase, parentID: plan.parentIDs.map { $0[cursor.parentIndex] },
                            offset: cursor.offset, perPage: plan.perPage, query: query)
     }

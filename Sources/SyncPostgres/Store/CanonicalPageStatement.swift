@@ -39,7 +39,13 @@ struct CanonicalPageStatement {
             entities: keys.map(\.kind.rawValue), own: keys.map { own[$0]! }
         )]
         var kinds: [CanonicalKind] = []
-        for (kind, records) in batch.recordsByKind {
+        // Tables in one fixed order and each table's rows in key order (`rows`), like the links:
+        // two statements writing the same records (Person pages of different partitions both carry
+        // a shared household) then lock them in the same order. In the order of the page they
+        // deadlocked now and then, and Postgres broke the tie only after deadlock_timeout (1 s).
+        let byKind = batch.recordsByKind
+        for kind in CanonicalKind.allCases {
+            guard let records = byKind.first(where: { $0.kind == kind })?.records else { continue }
             expressions.append(Self.rows(kind, records, name: "rows_\(kinds.count)", orgID: batch.orgID, position: position))
             kinds.append(kind)
         }
@@ -188,7 +194,8 @@ struct CanonicalPageStatement {
         }
         sql.appendLiteral(") AS t(\(aliases.joined(separator: ", ")))\n    CROSS JOIN ")
         sql.appendInterpolation(expression: "resolved")
-        sql.appendLiteral(" x\n")
+        // Key order (positions follow the sorted keys): see init.
+        sql.appendLiteral(" x\n    ORDER BY t.n\n")
         sql.appendLiteral("""
                 ON CONFLICT (id) DO UPDATE SET \(updates.joined(separator: ", "))
                 WHERE r.source_updated_at IS NULL OR excluded.source_updated_at IS NULL
