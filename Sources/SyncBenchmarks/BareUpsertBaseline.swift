@@ -24,13 +24,25 @@ struct BareUpsertBaseline: Sendable {
     var pages: [[TableRows]]
     var logger: Logger
 
+    /// An id laid out like the engine's (migration 0005: the creation time in milliseconds first, then
+    /// version 7 and random bits), so that both sides fill their indexes in the same pattern.
+    static func timeOrderedID(at date: Date) -> UUID {
+        let milliseconds = UInt64(date.timeIntervalSince1970 * 1_000)
+        var bytes = UUID().uuid
+        withUnsafeMutableBytes(of: &bytes) { raw in
+            for index in 0..<6 { raw[index] = UInt8(truncatingIfNeeded: milliseconds >> (8 * (5 - index))) }
+            raw[6] = 0x70
+        }
+        return UUID(uuid: bytes)
+    }
+
     /// Builds the arrays from transformed batches; references get fixed made-up ids (the bare
     /// baseline does not resolve them, which is part of what it leaves out).
     init(batches: [CanonicalBatch], logger: Logger) {
         var ids: [ExternalKey: UUID] = [:]
         func id(_ key: ExternalKey) -> UUID {
             if let known = ids[key] { return known }
-            let new = UUID()
+            let new = Self.timeOrderedID(at: Date())
             ids[key] = new
             return new
         }

@@ -114,7 +114,7 @@ struct CanonicalPageStatement {
             WHERE NOT (l.is_placeholder AND i.own)
         ), \(expression: "upserted") AS (
             INSERT INTO external_links AS l (org_id, adapter, external_type, external_id, internal_id, entity, is_placeholder)
-            SELECT \(orgID), \(adapter), i.external_type, i.external_id, gen_random_uuid(), i.entity, NOT i.own
+            SELECT \(orgID), \(adapter), i.external_type, i.external_id, sync_new_id(), i.entity, NOT i.own
             FROM \(expression: "input") i
             WHERE NOT EXISTS (SELECT 1 FROM \(expression: "existing") e WHERE e.n = i.n)
             ORDER BY i.n
