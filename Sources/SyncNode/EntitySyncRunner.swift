@@ -461,25 +461,45 @@ public struct EntitySyncRunner: Sendable {
     }
 
     /// Probes the listing ordered by `created_at` (one record a request) for the split's boundaries:
-    /// first for the total, then at the offsets ``CreatedAtSplit/probeOffsets(totalCount:)`` names.
-    /// Made before step 0 is journaled, so a crash here only means probing again.
+    /// first both ends (the total, and whether every record has a `created_at`), then the offsets
+    /// ``CreatedAtSplit/probeOffsets(totalCount:)`` names. Made before step 0 is journaled, so a
+    /// crash here only means probing again. The split only saves time, so a probe the API refuses
+    /// (other than for a transient reason, which the step retries) leaves the listing unsplit.
     private func splitByCreatedAt(_ plan: EntitySyncPlan) async throws -> EntitySyncPlan {
         let split = context.createdAtSplit
         let path = context.entity.endpoint.path
-        func probe(offset: Int) async throws -> (total: Int?, createdAt: UTCTimestamp?) {
+        let logger = context.logger
+        func probe(offset: Int, descending: Bool = false) async throws -> (total: Int?, createdAt: UTCTimestamp?) {
             let (_, document) = try await context.client.getDocument(path: path, query: [
-                PCOQueryItem("per_page", "1"), PCOQueryItem("offset", String(offset)), PCOQueryItem("order", CreatedAtSplit.attribute),
+                PCOQueryItem("per_page", "1"), PCOQueryItem("offset", String(offset)),
+                PCOQueryItem("order", (descending ? "-" : "") + CreatedAtSplit.attribute),
             ])
             let createdAt = document.resources.first?.attributes[CreatedAtSplit.attribute]?.stringValue.flatMap(UTCTimestamp.init(iso8601:))
             return (document.meta?.totalCount, createdAt)
         }
-        guard let total = try await probe(offset: 0).total else { return plan }
-        var probed: [UTCTimestamp?] = []
-        for offset in split.probeOffsets(totalCount: total) { probed.append(try await probe(offset: offset).createdAt) }
-        let boundaries = CreatedAtSplit.boundaries(from: probed)
-        context.logger.debug("listing split by created_at", metadata: [
-            "sync.entity": "\(context.entity.name)", "sync.total": "\(total)", "sync.boundaries": "\(boundaries)",
-        ])
-        return plan.splitByCreatedAt(at: boundaries, listedTotal: total)
+        do {
+            let first = try await probe(offset: 0)
+            guard let total = first.total, !split.probeOffsets(totalCount: total).isEmpty else { return plan }
+            let last = try await probe(offset: 0, descending: true).createdAt
+            var probed: [UTCTimestamp?] = []
+            if first.createdAt != nil, last != nil {
+                for offset in split.probeOffsets(totalCount: total) { probed.append(try await probe(offset: offset).createdAt) }
+            }
+            let boundaries = CreatedAtSplit.boundaries(from: probed, ends: (first.createdAt, last))
+            if boundaries.isEmpty {
+                logger.info("listing not split by created_at: a record without created_at, or all created in one second",
+                            metadata: ["sync.entity": "\(context.entity.name)", "sync.total": "\(total)"])
+            } else {
+                logger.debug("listing split by created_at", metadata: [
+                    "sync.entity": "\(context.entity.name)", "sync.total": "\(total)", "sync.boundaries": "\(boundaries)",
+                ])
+            }
+            return plan.splitByCreatedAt(at: boundaries, listedTotal: total)
+        } catch let error as PCORequestError where !error.isTransient {
+            logger.warning("listing not split by created_at: a probe was refused", metadata: [
+                "sync.entity": "\(context.entity.name)", "sync.error": "\(error)",
+            ])
+            return plan
+        }
     }
 }

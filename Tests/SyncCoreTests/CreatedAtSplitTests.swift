@@ -28,9 +28,17 @@ struct CreatedAtSplitTests {
     @Test("boundaries are strictly increasing: ties collapse, unknowns drop out")
     func boundaries() {
         let t = (0..<4).map { Self.start.adding(seconds: Int64($0) * 10) }
-        #expect(CreatedAtSplit.boundaries(from: [t[1], t[1], nil, t[3], t[2]]) == [t[1], t[3]])
-        #expect(CreatedAtSplit.boundaries(from: [nil, nil]).isEmpty)
-        #expect(CreatedAtSplit.boundaries(from: [t[0], t[1], t[2]]) == [t[0], t[1], t[2]])
+        let ends = (first: Optional(t[0]), last: Optional(t[3]))
+        #expect(CreatedAtSplit.boundaries(from: [t[1], t[1], nil, t[3], t[2]], ends: ends) == [t[1], t[3]])
+        #expect(CreatedAtSplit.boundaries(from: [nil, nil], ends: ends).isEmpty)
+        #expect(CreatedAtSplit.boundaries(from: [t[0], t[1], t[2]], ends: ends) == [t[0], t[1], t[2]])
+    }
+
+    @Test("a listing with a record without created_at at either end is not split: no range would list it")
+    func recordWithoutCreatedAt() {
+        let t = (1...3).map { Self.start.adding(seconds: Int64($0)) }
+        #expect(CreatedAtSplit.boundaries(from: t, ends: (nil, t[2])).isEmpty, "sorted first (nulls first)")
+        #expect(CreatedAtSplit.boundaries(from: t, ends: (t[0], nil)).isEmpty, "sorted last (nulls last)")
     }
 
     @Test("only a top-level listing that lists every record and can filter and order by created_at is split")
@@ -67,6 +75,15 @@ struct CreatedAtSplitTests {
         let decoded = try? JSONDecoder().decode(EntitySyncPlan.self, from: JSONEncoder().encode(plan))
         #expect(decoded == plan)
         #expect(EntityWorkflow.replay([.planned(plan)]).expectedRecords == 1_234, "the listed total is the progress denominator")
+    }
+
+    @Test("an unsplit plan is journaled with the keys it had before splitting existed, so either version reads the other's")
+    func unsplitPlanKeepsItsShape() throws {
+        let plan = Self.fullPlan(Self.splittable())
+        let object = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(plan)) as? [String: Any])
+        #expect(Set(object.keys) == ["entity", "strategy", "phases", "runStartedAt", "perPage", "completionWatermark", "partitions"])
+        let decoded = try JSONDecoder().decode(EntitySyncPlan.self, from: JSONEncoder().encode(plan))
+        #expect(decoded == plan && decoded.createdAtBoundaries == nil && decoded.createdAtRange == nil && decoded.listedTotal == nil)
     }
 
     /// Records of a fake listing: id, created_at and updated_at in seconds.

@@ -11,8 +11,9 @@
 /// above 30,000 much more strictly (reference/pco-api.md §2), which ranges keep away from.
 ///
 /// The boundaries come from probing the listing ordered by `created_at` at evenly spaced offsets
-/// (one request of one record each): the shell makes the requests, this type says which and what
-/// they mean.
+/// (one request of one record each, plus one from the other end): the shell makes the requests,
+/// this type says which and what they mean. The split relies on PCO's `created_at` never changing
+/// and never being null; the two end probes check the second (see ``boundaries(from:ends:)``).
 public struct CreatedAtSplit: Sendable, Hashable {
     /// The attribute ranges are taken over.
     public static let attribute = "created_at"
@@ -55,7 +56,13 @@ public struct CreatedAtSplit: Sendable, Hashable {
     /// The boundaries the probed `created_at` values give: strictly increasing, so that no range is
     /// empty by construction. Equal values (records created within one second, as in a bulk import)
     /// collapse into one boundary and unknown ones are dropped; the split is then coarser, never wrong.
-    public static func boundaries(from probed: [UTCTimestamp?]) -> [UTCTimestamp] {
+    ///
+    /// `ends` are the `created_at` of the listing's first record in ascending and in descending
+    /// order. When either has none there are no boundaries (do not split): a record without
+    /// `created_at` matches no range, so no partition would list it and the reconciliation would
+    /// take it for deleted; servers sort such records first or last, so the two ends show them.
+    public static func boundaries(from probed: [UTCTimestamp?], ends: (first: UTCTimestamp?, last: UTCTimestamp?)) -> [UTCTimestamp] {
+        guard ends.first != nil, ends.last != nil else { return [] }
         var boundaries: [UTCTimestamp] = []
         for case let value? in probed where value > (boundaries.last ?? UTCTimestamp(secondsSinceEpoch: .min)) {
             boundaries.append(value)

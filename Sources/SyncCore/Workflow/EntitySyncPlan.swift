@@ -87,7 +87,7 @@ public struct EntitySyncPlan: Sendable, Hashable, Codable {
     }
 
     /// This plan with its listing split at `boundaries` (strictly increasing, see
-    /// ``CreatedAtSplit/boundaries(from:)``) into `boundaries.count + 1` partitions.
+    /// ``CreatedAtSplit/boundaries(from:ends:)``) into `boundaries.count + 1` partitions.
     public func splitByCreatedAt(at boundaries: [UTCTimestamp], listedTotal: Int?) -> EntitySyncPlan {
         precondition(parentIDs == nil, "a nested listing of \(entity) is split by parent, not by created_at")
         precondition(zip(boundaries, boundaries.dropFirst()).allSatisfy { $0 < $1 }, "boundaries of \(entity) not increasing: \(boundaries)")

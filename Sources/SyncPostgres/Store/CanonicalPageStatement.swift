@@ -43,10 +43,14 @@ struct CanonicalPageStatement {
         // two statements writing the same records (Person pages of different partitions both carry
         // a shared household) then lock them in the same order. In the order of the page they
         // deadlocked now and then, and Postgres broke the tie only after deadlock_timeout (1 s).
+        // The order of the expressions in the text is not enough: Postgres runs a data-modifying
+        // expression when something reads it, and the unread ones at the end in reverse order, so
+        // each table's INSERT waits for the one before (`after`).
         let byKind = batch.recordsByKind
         for kind in CanonicalKind.allCases {
             guard let records = byKind.first(where: { $0.kind == kind })?.records else { continue }
-            expressions.append(Self.rows(kind, records, name: "rows_\(kinds.count)", orgID: batch.orgID, position: position))
+            expressions.append(Self.rows(kind, records, name: "rows_\(kinds.count)", after: kinds.isEmpty ? nil : "rows_\(kinds.count - 1)",
+                                         orgID: batch.orgID, position: position))
             kinds.append(kind)
         }
         if let edges = Self.edges(batch, position: position, rowExpressions: kinds.indices.map { "rows_\($0)" }) {
@@ -140,8 +144,11 @@ struct CanonicalPageStatement {
     /// `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO UPDATE` for one canonical table: the id and
     /// every reference column read from `resolved` by position. Rows never go backwards: an update whose
     /// `source_updated_at` is older than the stored one is ignored.
+    /// `after`: the expression of the table written before this one, which runs to its end before
+    /// this one writes a row (a one-time filter on its row count).
     static func rows(
-        _ kind: CanonicalKind, _ records: [CanonicalRecord], name: String, orgID: String, position: [ExternalKey: Int]
+        _ kind: CanonicalKind, _ records: [CanonicalRecord], name: String, after previous: String? = nil, orgID: String,
+        position: [ExternalKey: Int]
     ) -> EffectStatement {
         let columns = kind.columns
         let typed = columns.map(\.name)
@@ -176,7 +183,7 @@ struct CanonicalPageStatement {
         arrays.append(NullableTextArray(elements: records.map(\.sourceCreatedAt)))
         arrays.append(NullableTextArray(elements: records.map(\.sourceUpdatedAt)))
 
-        var sql = EffectStatement.StringInterpolation(literalCapacity: 1024, interpolationCount: arrays.count + 3)
+        var sql = EffectStatement.StringInterpolation(literalCapacity: 1024, interpolationCount: arrays.count + 4)
         sql.appendInterpolation(expression: name)
         sql.appendLiteral("""
              AS (
@@ -194,8 +201,14 @@ struct CanonicalPageStatement {
         }
         sql.appendLiteral(") AS t(\(aliases.joined(separator: ", ")))\n    CROSS JOIN ")
         sql.appendInterpolation(expression: "resolved")
+        sql.appendLiteral(" x\n")
+        if let previous {
+            sql.appendLiteral("    WHERE (SELECT count(*) FROM ")
+            sql.appendInterpolation(expression: previous)
+            sql.appendLiteral(") >= 0\n")
+        }
         // Key order (positions follow the sorted keys): see init.
-        sql.appendLiteral(" x\n    ORDER BY t.n\n")
+        sql.appendLiteral("    ORDER BY t.n\n")
         sql.appendLiteral("""
                 ON CONFLICT (id) DO UPDATE SET \(updates.joined(separator: ", "))
                 WHERE r.source_updated_at IS NULL OR excluded.source_updated_at IS NULL
