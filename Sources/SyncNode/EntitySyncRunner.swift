@@ -219,12 +219,18 @@ public struct EntitySyncRunner: Sendable {
             workflow.apply(.planned(plan))
         case .fetch(let request):
             var pageRequest = request
+            // What this step's requests cost, counted per call: the client's running counters also
+            // count the requests that other workflows (partitions of this entity) make meanwhile.
+            var counters = RequestCounters()
             while true {
-                let before = context.client.counters.snapshot()
                 let document: JSONAPIDocument
                 do {
-                    (_, document) = try await context.client.getDocument(path: path(for: pageRequest), query: query(for: pageRequest))
+                    let (response, fetched) = try await context.client.getDocument(path: path(for: pageRequest), query: query(for: pageRequest))
+                    document = fetched
+                    counters = counters + RequestCounters(requests: response.attempts, rateLimited: response.rateLimited,
+                                                          retries: response.attempts - 1)
                 } catch let error as PCORequestError where error.status == 404 && pageRequest.parentID != nil {
+                    counters = counters + RequestCounters(requests: error.attempts, retries: max(0, error.attempts - 1))
                     // The parent was deleted at the source after this run listed it (found by the
                     // chaos soak): its nested records are gone with it. An empty page, not a failed
                     // run; the stored ones are soft-deleted by the next reconciliation.
@@ -233,11 +239,6 @@ public struct EntitySyncRunner: Sendable {
                     NodeMetrics.nestedListingOfDeletedParent()
                     document = JSONAPIDocument(data: .many([]))
                 }
-                let after = context.client.counters.snapshot()
-                let counters = RequestCounters(
-                    requests: after.requests - before.requests, rateLimited: after.rateLimited - before.rateLimited,
-                    retries: after.retries - before.retries
-                )
                 let summary = PageSummary(
                     ids: document.resources.map(\.id),
                     updatedAts: document.resources.map { $0.attributes["updated_at"]?.stringValue.flatMap(UTCTimestamp.init(iso8601:)) },

@@ -180,6 +180,14 @@ struct DurableSyncTests {
                 $0.hasPrefix("/people/v2/people?") && ($0.contains("where%5Bcreated_at%5D%5Blt%5D") || $0.contains("where[created_at][lt]"))
             }
             #expect(!ranged.isEmpty, "people were listed by created_at range")
+            // Each entity reports the requests it made, though its partitions (and the org's other
+            // entities) share one client: the requests the simulator served for its listing.
+            let served = try await setup.requestLog().filter { $0.method == "GET" && !Setup.isCreatedAtProbe($0.path) }
+            for (entity, prefix) in [("Person", "/people/v2/people?"), ("Email", "/people/v2/emails?"), ("PhoneNumber", "/people/v2/phone_numbers?")] {
+                let reported = entities.first { $0["entity"] as? String == entity }?["requests"] as? Int
+                let count = served.filter { $0.path.hasPrefix(prefix) }.count
+                #expect(reported == count, "\(entity): \(reported ?? -1) requests reported, \(count) served")
+            }
             #expect(await node.terminate(), "SIGTERM drains and exits")
         }
     }

@@ -170,7 +170,8 @@ public struct PCOClient: Sendable {
             switch status {
             case 200..<300:
                 counters.update { $0.succeeded += 1 }
-                return PCOResponse(url: attempt.url, status: status, headers: headers, body: body, rateLimit: rateLimit, attempts: attempt.sent)
+                return PCOResponse(url: attempt.url, status: status, headers: headers, body: body, rateLimit: rateLimit, attempts: attempt.sent,
+                                   rateLimited: attempt.rateLimited)
             case 401 where authorization.isOAuth && !attempt.refreshedAfter401:
                 attempt.refreshedAfter401 = true
                 counters.update { $0.unauthorizedRefreshes += 1 }
