@@ -32,6 +32,17 @@ func commandLogger(_ label: String, defaultLevel: Logger.Level = .warning) -> Lo
     return logger
 }
 
+/// An integer setting: the option when given, else its environment variable. A variable that is
+/// set but not an integer is an error naming it, not silently the default.
+func integerSetting<Value: FixedWidthInteger>(_ option: Value?, environment name: String, in environment: [String: String]) throws -> Value? {
+    if let option { return option }
+    guard let text = environment[name] else { return nil }
+    guard let value = Value(text.trimmingCharacters(in: .whitespaces)) else {
+        throw ValidationError("\(name) must be an integer, got '\(text)'")
+    }
+    return value
+}
+
 /// Splits `host:port`.
 func parseListenAddress(_ text: String, option: String) throws -> (host: String, port: Int) {
     guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {

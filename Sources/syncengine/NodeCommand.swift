@@ -71,25 +71,27 @@ struct NodeCommand: AsyncParsableCommand {
         let url = try postgres.url()
         let cipher = try tokenCipherFromEnvironment()
         let (host, port) = try parseListenAddress(adminListen ?? environment["SYNC_ADMIN_LISTEN"] ?? "127.0.0.1:8081", option: "--admin-listen")
+        let shardCount = try integerSetting(shards, environment: "SYNC_SHARDS", in: environment) ?? 64
+        guard shardCount >= 1 else { throw ValidationError("--shards (SYNC_SHARDS) must be at least 1, got \(shardCount)") }
         var baseConfiguration = NodeConfiguration(
             nodeID: nodeID ?? environment["SYNC_NODE_ID"] ?? "node-1", adminHost: host, adminPort: port,
-            shardCount: shards ?? environment["SYNC_SHARDS"].flatMap(Int.init) ?? 64, overlapSeconds: overlapSeconds,
+            shardCount: shardCount, overlapSeconds: overlapSeconds,
             drainTimeout: .seconds(drainTimeout)
         )
-        if let runs = maxConcurrentRuns ?? environment["SYNC_MAX_CONCURRENT_RUNS"].flatMap(Int.init) {
-            guard runs > 0 else { throw ValidationError("--max-concurrent-runs must be positive, got \(runs)") }
+        if let runs = try integerSetting(maxConcurrentRuns, environment: "SYNC_MAX_CONCURRENT_RUNS", in: environment) {
+            guard runs > 0 else { throw ValidationError("--max-concurrent-runs (SYNC_MAX_CONCURRENT_RUNS) must be positive, got \(runs)") }
             baseConfiguration.maximumConcurrentRuns = runs
         }
-        if let partitions = nestedPartitions ?? environment["SYNC_NESTED_PARTITIONS"].flatMap(Int.init) {
-            guard (1...64).contains(partitions) else { throw ValidationError("--nested-partitions must be 1 to 64, got \(partitions)") }
+        if let partitions = try integerSetting(nestedPartitions, environment: "SYNC_NESTED_PARTITIONS", in: environment) {
+            guard (1...64).contains(partitions) else { throw ValidationError("--nested-partitions (SYNC_NESTED_PARTITIONS) must be 1 to 64, got \(partitions)") }
             baseConfiguration.nestedPartitions = partitions
         }
-        if let partitions = listingPartitions ?? environment["SYNC_LISTING_PARTITIONS"].flatMap(Int.init) {
-            guard (1...16).contains(partitions) else { throw ValidationError("--listing-partitions must be 1 to 16, got \(partitions)") }
+        if let partitions = try integerSetting(listingPartitions, environment: "SYNC_LISTING_PARTITIONS", in: environment) {
+            guard (1...16).contains(partitions) else { throw ValidationError("--listing-partitions (SYNC_LISTING_PARTITIONS) must be 1 to 16, got \(partitions)") }
             baseConfiguration.listingPartitions = partitions
         }
         var configurationWithHooks = baseConfiguration
-        if let delay = environment["SYNC_TEST_COMMIT_DELAY_MS"].flatMap(Int.init) {
+        if let delay = try integerSetting(Int?.none, environment: "SYNC_TEST_COMMIT_DELAY_MS", in: environment) {
             configurationWithHooks.testCommitDelay = .milliseconds(delay)
         }
         configurationWithHooks.cluster = try clusterConfiguration(environment: environment)
@@ -168,13 +170,13 @@ extension NodeCommand {
         var configuration = ClusterConfiguration(
             clusterID: clusterID ?? environment["SYNC_CLUSTER_ID"] ?? "syncengine", secret: Array(secret.utf8), redisURL: redis,
             listenHost: host, listenPort: port, advertisedHost: clusterAdvertise ?? environment["SYNC_CLUSTER_ADVERTISE"])
-        if let ttl = leaseTTLMs ?? environment["SYNC_LEASE_TTL_MS"].flatMap(Int64.init) {
+        if let ttl = try integerSetting(leaseTTLMs, environment: "SYNC_LEASE_TTL_MS", in: environment) {
             guard ttl >= 300 else { throw ValidationError("--lease-ttl-ms must be at least 300, got \(ttl)") }
             configuration.leaseTTLMilliseconds = ttl
             configuration.memberTTLMilliseconds = ttl
             configuration.leaseSafetyMarginMilliseconds = max(50, ttl / 6)
         }
-        if let interval = renewIntervalMs ?? environment["SYNC_RENEW_INTERVAL_MS"].flatMap(Int64.init) {
+        if let interval = try integerSetting(renewIntervalMs, environment: "SYNC_RENEW_INTERVAL_MS", in: environment) {
             configuration.renewIntervalMilliseconds = interval
         }
         guard configuration.renewIntervalMilliseconds * 3 <= configuration.leaseTTLMilliseconds else {

@@ -39,6 +39,23 @@ struct CLITests {
         for value in valid { #expect(result.stderr.contains("'\(value)'"), "\(result.stderr)") }
     }
 
+    @Test("node settings out of range or not integers are clear errors naming the option or variable, before anything starts",
+          arguments: [
+              (["--listing-partitions", "0"], [:], "--listing-partitions (SYNC_LISTING_PARTITIONS) must be 1 to 16, got 0"),
+              ([], ["SYNC_LISTING_PARTITIONS": "four"], "SYNC_LISTING_PARTITIONS must be an integer, got 'four'"),
+              (["--nested-partitions", "65"], [:], "--nested-partitions (SYNC_NESTED_PARTITIONS) must be 1 to 64, got 65"),
+              ([], ["SYNC_SHARDS": "0"], "--shards (SYNC_SHARDS) must be at least 1, got 0"),
+          ] as [([String], [String: String], String)])
+    func badNodeSettings(arguments: [String], environment: [String: String], message: String) async throws {
+        // Port 1 on loopback: nothing listens there, and the settings are checked before connecting.
+        var settings = environment
+        settings["SYNC_TOKEN_KEY"] = Data(repeating: 7, count: 32).base64EncodedString()
+        let result = try await ProcessRunner.run(binary, ["node", "--postgres", "postgres://sync@127.0.0.1:1/engine"] + arguments,
+                                                 environment: settings)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+    }
+
     @Test("an unreachable Postgres is one clear line naming the URL without its password")
     func unreachablePostgres() async throws {
         // Port 1 on loopback: nothing listens there.
