@@ -32,8 +32,8 @@ public struct NodeConfiguration: Sendable {
     public var nestedPartitions: Int = 32
     /// Most partition workflows a top-level listing's pass is split into by `created_at`
     /// (``CreatedAtSplit``: Person, Email, PhoneNumber, Household, Campus; at least 500 records a
-    /// partition, so small orgs are not split). Default 4. Each split costs one probe request per
-    /// partition; 1 turns splitting off.
+    /// partition, so small orgs are not split). Default 4. Planning a full pass costs one probe
+    /// request, and a split one more per partition; 1 turns splitting off.
     public var listingPartitions: Int = 4
     /// A workflow that stays this long in one phase (one fetch, one commit) is logged as slow, with
     /// what it is doing. Default 60 s: a page takes well under a second unless something hangs.

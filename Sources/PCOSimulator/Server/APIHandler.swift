@@ -107,8 +107,7 @@ struct APIHandler: Sendable {
             let query = try parser.parseList(pairs)
             let body = try store.read { (data, wholeTable) throws(PCOAPIError) -> [UInt8] in
                 if let parent = scope.parent, data.record(parent.kind, parent.id) == nil { throw .notFound }
-                let selection = RecordSelection(data: data, kind: kind, wholeTable: { wholeTable(kind, $0) })
-                let ids = selection.ids(scope: scope, query: query)
+                let ids = RecordSelection(data: data, kind: kind).ids(scope: scope, query: query) { wholeTable(kind, $0) }
                 return DocumentRenderer(data: data, org: store.org, baseURL: baseURL, version: version)
                     .collection(kind: kind, scope: scope, ids: ids, query: query, path: request.path)
             }

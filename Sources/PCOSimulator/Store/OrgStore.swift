@@ -56,8 +56,7 @@ final class OrgStore: @unchecked Sendable {
         let key = SelectionKey(kind: kind, filters: query.filters, order: query.order)
         let version = data.versions[kind.rawValue]
         if let cached = selectionCache.withLock({ $0[key] }), cached.version == version { return cached.ids }
-        let selection = RecordSelection(data: data, kind: kind, wholeTable: { _ in preconditionFailure("uncached selection of \(kind)") })
-        let ids = selection.select(data.table(kind).sortedIDs, query: query)
+        let ids = RecordSelection(data: data, kind: kind).select(data.table(kind).sortedIDs, query: query)
         selectionCache.withLock { cache in
             if cache.count >= Self.selectionCacheCapacity { cache.removeAll(keepingCapacity: true) }
             cache[key] = (version, ids)

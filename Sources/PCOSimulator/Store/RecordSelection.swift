@@ -3,12 +3,11 @@
 struct RecordSelection {
     var data: OrgData
     var kind: ResourceKind
-    /// Supplies (and caches) the records of the whole table a query selects, in its order, for
-    /// queries whose filters read only this kind; see ``OrgStore``.
-    var wholeTable: (ListQuery) -> [Int]
 
     /// All ids matching the scope and filters, in the requested order (id ascending by default).
-    func ids(scope: RecordScope, query: ListQuery) -> [Int] {
+    /// `wholeTable` supplies (and caches) what a query selects of the whole table, for queries
+    /// whose filters read only this kind; see ``OrgStore``.
+    func ids(scope: RecordScope, query: ListQuery, wholeTable: (ListQuery) -> [Int]) -> [Int] {
         if scope == .all, !query.filters.contains(where: \.readsOtherKinds) { return wholeTable(query) }
         let candidates: [Int]
         switch scope {

@@ -44,7 +44,6 @@ public struct CanonicalStore: Sendable {
         }
         return outcome
     }
-
 }
 
 /// Bindings from values of mixed types, in order, for queries built with `PostgresQuery(unsafeSQL:binds:)`.
